@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Every environment variable Waymark reads, with its default and meaning.
+ * This schema is the documentation: `waymark serve --help` and the README list it.
+ */
+export const configSchema = z.object({
+  PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(3000)
+    .describe('TCP port the HTTP server listens on'),
+  HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('interface to listen on; 0.0.0.0 to accept connections from other machines'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .optional()
+    .describe('PostgreSQL connection URL; when unset, Waymark uses the embedded SQLite file'),
+  WAYMARK_DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('folder for the SQLite database file (waymark.db) and other local data'),
+  LOG_LEVEL: z.enum(logLevels).default('info').describe('pino log level'),
+  WAYMARK_SHUTDOWN_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10_000)
+    .describe('how long SIGTERM waits for requests in flight before exiting'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+
+export class ConfigError extends Error {
+  constructor(readonly faults: string[]) {
+    super(`Invalid configuration:\n${faults.map((f) => `  ✗ ${f}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment, listing every fault at once with the variable's name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(blankToUndefined(env));
+  if (result.success) return result.data;
+  const faults = result.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    const received = env[name];
+    // A connection URL can carry a password: never echo it back.
+    const shown = received === undefined || SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(received)})`;
+    return `${name}: ${issue.message}${shown}`;
+  });
+  throw new ConfigError(faults);
+}
+
+/** An empty variable (`PORT=`) means "not set", as shells and .env files usually intend. */
+function blankToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
+}
+
+export function sqliteFile(config: Pick<Config, 'WAYMARK_DATA_DIR'>): string {
+  return path.resolve(config.WAYMARK_DATA_DIR, 'waymark.db');
+}
+
+/** The variables and their descriptions, for help texts. */
+export function describeConfig(): Array<{ name: string; description: string }> {
+  return Object.entries(configSchema.shape).map(([name, schema]) => ({
+    name,
+    description: schema.description ?? '',
+  }));
+}

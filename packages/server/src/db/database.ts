@@ -1,0 +1,33 @@
+import { Kysely } from 'kysely';
+import { type Config, sqliteFile } from '../config/config.js';
+import { type Dialect, postgresDialect, sqliteDialect } from './dialect.js';
+import { createPostgresDialect, createPostgresPool, redactConnectionString } from './postgres.js';
+import type { DB } from './schema.js';
+import { openSqliteFile, WaymarkSqliteDialect } from './sqlite.js';
+
+export type Db = Kysely<DB>;
+
+export interface Database {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** Where the data lives, safe to print (no password). */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL when `DATABASE_URL` is set, otherwise the embedded SQLite file. */
+export function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'WAYMARK_DATA_DIR'>): Database {
+  if (config.DATABASE_URL) {
+    const pool = createPostgresPool(config.DATABASE_URL);
+    const db = new Kysely<DB>({ dialect: createPostgresDialect(pool) });
+    return {
+      db,
+      dialect: postgresDialect,
+      location: redactConnectionString(config.DATABASE_URL),
+      close: () => db.destroy(),
+    };
+  }
+  const file = sqliteFile(config);
+  const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(openSqliteFile(file)) });
+  return { db, dialect: sqliteDialect, location: file, close: () => db.destroy() };
+}

@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase, testEngines } from '../testing/engines.js';
+import { migrateToLatest, migrationStatus } from './migrate.js';
+import { migrations } from './migrations/index.js';
+
+const opened: TestDatabase[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((d) => d.drop()));
+});
+async function emptyDatabase(engine: (typeof engines)[number]) {
+  const database = await createTestDatabase(engine, { migrate: false });
+  opened.push(database);
+  return database;
+}
+
+const engines = testEngines();
+
+describe.each(engines)('migrations [%s]', (engine) => {
+  it('applies every migration once, then finds nothing pending', async () => {
+    const database = await emptyDatabase(engine);
+    expect(await migrationStatus(database)).toEqual({ applied: [], pending: Object.keys(migrations) });
+    expect(await migrateToLatest(database)).toEqual(Object.keys(migrations));
+    expect(await migrateToLatest(database)).toEqual([]);
+    expect((await migrationStatus(database)).pending).toEqual([]);
+  });
+
+  it('rolls a failing batch back whole, leaving no trace of its earlier steps', async () => {
+    const database = await emptyDatabase(engine);
+    const broken = {
+      ...migrations,
+      '9999-broken': {
+        async up(db: Parameters<(typeof migrations)[string]['up']>[0]) {
+          await db.schema.createTable('half_made').addColumn('id', 'integer').execute();
+          await sql`select * from table_that_does_not_exist`.execute(db);
+        },
+      },
+    };
+    await expect(migrateToLatest(database, broken)).rejects.toThrow(/9999-broken failed and was rolled back/);
+    const tables = (await database.db.introspection.getTables()).map((t) => t.name);
+    expect(tables).not.toContain('half_made');
+    expect(tables).not.toContain('workspaces');
+    expect((await migrationStatus(database)).applied).toEqual([]);
+  });
+});
+
+/** Both engines must end with the same tables, columns and nullability. */
+describe.runIf(engines.length === 2)('schema parity between SQLite and PostgreSQL', () => {
+  const comparable: Record<string, string> = {
+    timestamptz: 'text',
+    jsonb: 'text',
+    date: 'text',
+    bool: 'integer',
+    boolean: 'integer',
+    int8: 'integer',
+    int4: 'integer',
+    bigint: 'integer',
+  };
+  async function shape(engine: 'sqlite' | 'postgres') {
+    const database = await createTestDatabase(engine);
+    opened.push(database);
+    const tables = await database.db.introspection.getTables();
+    return tables
+      .filter((t) => !t.name.startsWith('waymark_migrations'))
+      .map((t) => ({
+        table: t.name,
+        columns: t.columns
+          .map((c) => `${c.name}:${comparable[c.dataType.toLowerCase()] ?? c.dataType.toLowerCase()}${c.isNullable ? '?' : ''}`)
+          .sort(),
+      }))
+      .sort((a, b) => a.table.localeCompare(b.table));
+  }
+
+  it('migrates both engines to the same schema', async () => {
+    const [sqlite, postgres] = await Promise.all([shape('sqlite'), shape('postgres')]);
+    expect(postgres).toEqual(sqlite);
+    expect(sqlite.map((t) => t.table)).toEqual(
+      expect.arrayContaining(['workspaces', 'users', 'accounts', 'contacts', 'programs', 'program_versions', 'enrollments', 'milestone_progress', 'audit_events']),
+    );
+  });
+});

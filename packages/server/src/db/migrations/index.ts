@@ -1,0 +1,13 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../dialect.js';
+import * as foundation from './0001-foundation.js';
+
+/** A migration receives the dialect seam, so one file serves both engines. */
+export interface WaymarkMigration {
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+}
+
+/** In order. Migrations are forward-only: a published migration is never edited. */
+export const migrations: Record<string, WaymarkMigration> = {
+  '0001-foundation': foundation,
+};

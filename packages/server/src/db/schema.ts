@@ -1,0 +1,137 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * The tables as the drivers hand them over, after the codec in `postgres.ts` has
+ * made PostgreSQL return the same shapes as SQLite: instants as ISO-8601 UTC text,
+ * dates as `YYYY-MM-DD`, JSON as text, booleans as 0/1 or true/false (see codec.ts).
+ */
+type Instant = string;
+type LocalDate = string;
+type JsonText = string;
+type Flag = ColumnType<number | boolean, 0 | 1, 0 | 1>;
+
+export interface WorkspacesTable {
+  id: string;
+  slug: string;
+  name: string;
+  time_zone: string;
+  settings: JsonText;
+  created_at: Instant;
+  updated_at: Instant;
+}
+
+export interface UsersTable {
+  id: string;
+  workspace_id: string;
+  email: string;
+  name: string;
+  role: string;
+  manager_id: string | null;
+  active: Flag;
+  created_at: Instant;
+  updated_at: Instant;
+}
+
+export interface AccountsTable {
+  id: string;
+  workspace_id: string;
+  external_id: string;
+  name: string;
+  segment: string | null;
+  owner_user_id: string | null;
+  time_zone: string | null;
+  traits: JsonText;
+  outcome: JsonText | null;
+  created_at: Instant;
+  updated_at: Instant;
+}
+
+export interface ContactsTable {
+  id: string;
+  workspace_id: string;
+  account_id: string;
+  email: string;
+  name: string;
+  title: string | null;
+  created_at: Instant;
+  updated_at: Instant;
+}
+
+export interface ProgramsTable {
+  id: string;
+  workspace_id: string;
+  key: string;
+  name: string;
+  created_at: Instant;
+  updated_at: Instant;
+}
+
+export interface ProgramVersionsTable {
+  id: string;
+  workspace_id: string;
+  program_id: string;
+  version: number;
+  status: 'draft' | 'published';
+  definition: JsonText;
+  definition_hash: string;
+  published_at: Instant | null;
+  created_at: Instant;
+}
+
+export interface EnrollmentsTable {
+  id: string;
+  workspace_id: string;
+  account_id: string;
+  program_version_id: string;
+  started_at: Instant;
+  go_live_date: LocalDate | null;
+  owner_user_id: string | null;
+  variant: string | null;
+  status: 'active' | 'completed' | 'cancelled';
+  created_at: Instant;
+  updated_at: Instant;
+}
+
+export interface MilestoneProgressTable {
+  workspace_id: string;
+  enrollment_id: string;
+  milestone_key: string;
+  status: 'locked' | 'open' | 'completed' | 'waived';
+  opened_at: Instant | null;
+  completed_at: Instant | null;
+  completion_source: 'automatic' | 'csm' | 'client' | null;
+  evidence: JsonText | null;
+  verified_by_type: string | null;
+  verified_by_id: string | null;
+  waived_at: Instant | null;
+  waived_by_type: string | null;
+  waived_by_id: string | null;
+  waiver_reason: string | null;
+  updated_at: Instant;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  workspace_id: string;
+  occurred_at: Instant;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  before: JsonText | null;
+  after: JsonText | null;
+  context: JsonText | null;
+}
+
+export interface DB {
+  workspaces: WorkspacesTable;
+  users: UsersTable;
+  accounts: AccountsTable;
+  contacts: ContactsTable;
+  programs: ProgramsTable;
+  program_versions: ProgramVersionsTable;
+  enrollments: EnrollmentsTable;
+  milestone_progress: MilestoneProgressTable;
+  audit_events: AuditEventsTable;
+}
