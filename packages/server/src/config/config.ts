@@ -58,7 +58,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const name = issue.path.join('.');
     const received = env[name];
     // A connection URL can carry a password: never echo it back.
-    const shown = received === undefined || SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(received)})`;
+    const shown =
+      received === undefined || SECRET_VARIABLES.has(name)
+        ? ''
+        : ` (got ${JSON.stringify(received)})`;
     return `${name}: ${issue.message}${shown}`;
   });
   throw new ConfigError(faults);

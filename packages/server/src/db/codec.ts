@@ -32,7 +32,9 @@ export function toCount(value: string | number | bigint | null | undefined): num
 
 /** PostgreSQL renders timestamptz as `2026-03-08 07:00:00.123+00`; return ISO-8601 UTC. */
 export function pgTimestampToIso(text: string): string {
-  const match = /^(\d{4,}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d(?::?\d\d)?)?$/.exec(text);
+  const match = /^(\d{4,}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d(?::?\d\d)?)?$/.exec(
+    text,
+  );
   if (!match) return new Date(text).toISOString();
   const [, date, time, fraction = '', zone = 'Z'] = match;
   const millis = fraction ? fraction.slice(0, 4).padEnd(4, '0') : '.000';

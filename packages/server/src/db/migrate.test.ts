@@ -19,7 +19,10 @@ const engines = testEngines();
 describe.each(engines)('migrations [%s]', (engine) => {
   it('applies every migration once, then finds nothing pending', async () => {
     const database = await emptyDatabase(engine);
-    expect(await migrationStatus(database)).toEqual({ applied: [], pending: Object.keys(migrations) });
+    expect(await migrationStatus(database)).toEqual({
+      applied: [],
+      pending: Object.keys(migrations),
+    });
     expect(await migrateToLatest(database)).toEqual(Object.keys(migrations));
     expect(await migrateToLatest(database)).toEqual([]);
     expect((await migrationStatus(database)).pending).toEqual([]);
@@ -36,7 +39,9 @@ describe.each(engines)('migrations [%s]', (engine) => {
         },
       },
     };
-    await expect(migrateToLatest(database, broken)).rejects.toThrow(/9999-broken failed and was rolled back/);
+    await expect(migrateToLatest(database, broken)).rejects.toThrow(
+      /9999-broken failed and was rolled back/,
+    );
     const tables = (await database.db.introspection.getTables()).map((t) => t.name);
     expect(tables).not.toContain('half_made');
     expect(tables).not.toContain('workspaces');
@@ -65,7 +70,10 @@ describe.runIf(engines.length === 2)('schema parity between SQLite and PostgreSQ
       .map((t) => ({
         table: t.name,
         columns: t.columns
-          .map((c) => `${c.name}:${comparable[c.dataType.toLowerCase()] ?? c.dataType.toLowerCase()}${c.isNullable ? '?' : ''}`)
+          .map(
+            (c) =>
+              `${c.name}:${comparable[c.dataType.toLowerCase()] ?? c.dataType.toLowerCase()}${c.isNullable ? '?' : ''}`,
+          )
           .sort(),
       }))
       .sort((a, b) => a.table.localeCompare(b.table));
@@ -75,7 +83,17 @@ describe.runIf(engines.length === 2)('schema parity between SQLite and PostgreSQ
     const [sqlite, postgres] = await Promise.all([shape('sqlite'), shape('postgres')]);
     expect(postgres).toEqual(sqlite);
     expect(sqlite.map((t) => t.table)).toEqual(
-      expect.arrayContaining(['workspaces', 'users', 'accounts', 'contacts', 'programs', 'program_versions', 'enrollments', 'milestone_progress', 'audit_events']),
+      expect.arrayContaining([
+        'workspaces',
+        'users',
+        'accounts',
+        'contacts',
+        'programs',
+        'program_versions',
+        'enrollments',
+        'milestone_progress',
+        'audit_events',
+      ]),
     );
   });
 });

@@ -22,13 +22,20 @@ export class MigrationError extends Error {
   }
 }
 
-function migrator(db: Kysely<unknown>, dialect: Dialect, migrations: Record<string, WaymarkMigration>) {
+function migrator(
+  db: Kysely<unknown>,
+  dialect: Dialect,
+  migrations: Record<string, WaymarkMigration>,
+) {
   return new Migrator({
     db,
     provider: {
       getMigrations: async () =>
         Object.fromEntries(
-          Object.entries(migrations).map(([name, m]) => [name, { up: (d: Kysely<unknown>) => m.up(d, dialect) }]),
+          Object.entries(migrations).map(([name, m]) => [
+            name,
+            { up: (d: Kysely<unknown>) => m.up(d, dialect) },
+          ]),
         ),
     },
     migrationTableName: 'waymark_migrations',

@@ -6,7 +6,10 @@ import { createTestDatabase, type TestDatabase, testEngines } from './engines.js
  * Runs the same suite once per engine, each with its own freshly migrated database.
  * `use()` returns that database inside tests.
  */
-export function describeEngines(name: string, suite: (use: () => TestDatabase, engine: Engine) => void) {
+export function describeEngines(
+  name: string,
+  suite: (use: () => TestDatabase, engine: Engine) => void,
+) {
   for (const engine of testEngines()) {
     describe(`${name} [${engine}]`, () => {
       let database: TestDatabase | undefined;

@@ -2,8 +2,10 @@ import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 /** Workspaces, people, accounts, programs, enrollments, milestone progress and the audit trail. */
-export async function up(db: Kysely<unknown>, { types, serialPrimaryKey, appendOnlyGuard }: Dialect) {
-
+export async function up(
+  db: Kysely<unknown>,
+  { types, serialPrimaryKey, appendOnlyGuard }: Dialect,
+) {
   await db.schema
     .createTable('workspaces')
     .addColumn('id', 'text', (c) => c.primaryKey().notNull())
@@ -88,9 +90,7 @@ export async function up(db: Kysely<unknown>, { types, serialPrimaryKey, appendO
     .addColumn('id', 'text', (c) => c.primaryKey().notNull())
     .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
     .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
-    .addColumn('program_version_id', 'text', (c) =>
-      c.notNull().references('program_versions.id'),
-    )
+    .addColumn('program_version_id', 'text', (c) => c.notNull().references('program_versions.id'))
     .addColumn('started_at', types.instant, (c) => c.notNull())
     .addColumn('go_live_date', types.date)
     .addColumn('owner_user_id', 'text', (c) => c.references('users.id'))

@@ -1,0 +1,141 @@
+import type { ProgramDefinition } from '@waymark/core';
+import { fromDbJson, toDbJson } from '../db/codec.js';
+import type { Db } from '../db/database.js';
+import type { ProgramsTable, ProgramVersionsTable } from '../db/schema.js';
+
+export interface Program {
+  id: string;
+  workspaceId: string;
+  key: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProgramVersion {
+  id: string;
+  workspaceId: string;
+  programId: string;
+  version: number;
+  status: 'draft' | 'published';
+  definition: ProgramDefinition;
+  /** Hash of the canonical definition: re-applying the same file changes nothing. */
+  definitionHash: string;
+  publishedAt: string | null;
+  createdAt: string;
+}
+
+const toProgram = (row: ProgramsTable): Program => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  key: row.key,
+  name: row.name,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toVersion = (row: ProgramVersionsTable): ProgramVersion => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  programId: row.program_id,
+  version: row.version,
+  status: row.status,
+  definition: fromDbJson<ProgramDefinition>(row.definition),
+  definitionHash: row.definition_hash,
+  publishedAt: row.published_at,
+  createdAt: row.created_at,
+});
+
+export async function insertProgram(db: Db, program: Program): Promise<void> {
+  await db
+    .insertInto('programs')
+    .values({
+      id: program.id,
+      workspace_id: program.workspaceId,
+      key: program.key,
+      name: program.name,
+      created_at: program.createdAt,
+      updated_at: program.updatedAt,
+    })
+    .execute();
+}
+
+export async function findProgramByKey(
+  db: Db,
+  workspaceId: string,
+  key: string,
+): Promise<Program | undefined> {
+  const row = await db
+    .selectFrom('programs')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return row && toProgram(row);
+}
+
+export async function insertProgramVersion(db: Db, version: ProgramVersion): Promise<void> {
+  await db
+    .insertInto('program_versions')
+    .values({
+      id: version.id,
+      workspace_id: version.workspaceId,
+      program_id: version.programId,
+      version: version.version,
+      status: version.status,
+      definition: toDbJson(version.definition),
+      definition_hash: version.definitionHash,
+      published_at: version.publishedAt,
+      created_at: version.createdAt,
+    })
+    .execute();
+}
+
+export async function findProgramVersion(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<ProgramVersion | undefined> {
+  const row = await db
+    .selectFrom('program_versions')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row && toVersion(row);
+}
+
+export async function listProgramVersions(
+  db: Db,
+  workspaceId: string,
+  programId: string,
+): Promise<ProgramVersion[]> {
+  const rows = await db
+    .selectFrom('program_versions')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('program_id', '=', programId)
+    .orderBy('version')
+    .execute();
+  return rows.map(toVersion);
+}
+
+/**
+ * Publishes a draft. A published version is immutable: only a row still in
+ * `draft` is touched, so publishing twice, or editing after, changes nothing.
+ */
+export async function publishProgramVersion(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  at: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('program_versions')
+    .set({ status: 'published', published_at: at })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .where('status', '=', 'draft')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { fromDbJson, toDbJson } from '../db/codec.js';
+import type { Db } from '../db/database.js';
+import type { WorkspacesTable } from '../db/schema.js';
+
+export const workspaceSettingsSchema = z.object({
+  /** A milestone this many days overdue puts its account at risk. */
+  atRiskAfterDays: z.number().int().min(1).default(7),
+  /** Non-working days for business-day schedules, `YYYY-MM-DD`. */
+  holidays: z.array(z.string().regex(/^\d{4}-\d\d-\d\d$/)).default([]),
+});
+export type WorkspaceSettings = z.infer<typeof workspaceSettingsSchema>;
+
+export interface Workspace {
+  id: string;
+  slug: string;
+  name: string;
+  timeZone: string;
+  settings: WorkspaceSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toWorkspace(row: WorkspacesTable): Workspace {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    timeZone: row.time_zone,
+    settings: workspaceSettingsSchema.parse(fromDbJson(row.settings)),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function insertWorkspace(db: Db, workspace: Workspace): Promise<void> {
+  await db
+    .insertInto('workspaces')
+    .values({
+      id: workspace.id,
+      slug: workspace.slug,
+      name: workspace.name,
+      time_zone: workspace.timeZone,
+      settings: toDbJson(workspace.settings),
+      created_at: workspace.createdAt,
+      updated_at: workspace.updatedAt,
+    })
+    .execute();
+}
+
+export async function findWorkspace(db: Db, id: string): Promise<Workspace | undefined> {
+  const row = await db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toWorkspace(row);
+}
+
+export async function findWorkspaceBySlug(db: Db, slug: string): Promise<Workspace | undefined> {
+  const row = await db
+    .selectFrom('workspaces')
+    .selectAll()
+    .where('slug', '=', slug)
+    .executeTakeFirst();
+  return row && toWorkspace(row);
+}
