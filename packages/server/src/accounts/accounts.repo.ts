@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import { fromDbJson, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { AccountsTable, ContactsTable } from '../db/schema.js';
@@ -32,7 +33,7 @@ export interface Contact {
   updatedAt: string;
 }
 
-function toAccount(row: AccountsTable): Account {
+function toAccount(row: Selectable<AccountsTable>): Account {
   return {
     id: row.id,
     workspaceId: row.workspace_id,
@@ -48,7 +49,7 @@ function toAccount(row: AccountsTable): Account {
   };
 }
 
-function toContact(row: ContactsTable): Contact {
+function toContact(row: Selectable<ContactsTable>): Contact {
   return {
     id: row.id,
     workspaceId: row.workspace_id,

@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import { fromDbJson, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { AuditEventsTable } from '../db/schema.js';
@@ -24,7 +25,7 @@ export interface AuditEvent extends Required<Omit<AuditEventInput, 'context'>> {
 
 const jsonOrNull = (value: unknown) => (value === undefined ? null : toDbJson(value));
 
-function toAuditEvent(row: Omit<AuditEventsTable, 'id'> & { id: number }): AuditEvent {
+function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEvent {
   return {
     id: Number(row.id),
     workspaceId: row.workspace_id,

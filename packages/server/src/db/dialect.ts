@@ -1,4 +1,4 @@
-import { type ColumnDefinitionBuilder, type CreateTableBuilder, sql } from 'kysely';
+import { type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely, sql } from 'kysely';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -26,6 +26,8 @@ export interface Dialect {
   ): CreateTableBuilder<T, C | 'id'>;
   /** SQL that makes a table refuse UPDATE and DELETE. */
   appendOnlyGuard(table: string): ReturnType<typeof sql.raw>[];
+  /** The schema new tables land in (PostgreSQL's search path); none on SQLite. */
+  currentSchema(db: Kysely<unknown>): Promise<string | undefined>;
 }
 
 export const sqliteDialect: Dialect = {
@@ -43,6 +45,7 @@ export const sqliteDialect: Dialect = {
           `begin select raise(abort, '${table} is append-only'); end`,
       ),
     ),
+  currentSchema: async () => undefined,
 };
 
 export const postgresDialect: Dialect = {
@@ -63,4 +66,6 @@ export const postgresDialect: Dialect = {
         `for each statement execute function ${table}_append_only()`,
     ),
   ],
+  currentSchema: async (db) =>
+    (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema,
 };

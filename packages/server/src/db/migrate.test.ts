@@ -16,6 +16,13 @@ async function emptyDatabase(engine: (typeof engines)[number]) {
 
 const engines = testEngines();
 
+/** Tables of this database only: on PostgreSQL other test files' schemas are visible too. */
+async function tablesOf({ db, dialect }: TestDatabase) {
+  const schema = await dialect.currentSchema(db as never);
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  return tables.filter((t) => schema === undefined || t.schema === schema);
+}
+
 describe.each(engines)('migrations [%s]', (engine) => {
   it('applies every migration once, then finds nothing pending', async () => {
     const database = await emptyDatabase(engine);
@@ -42,7 +49,7 @@ describe.each(engines)('migrations [%s]', (engine) => {
     await expect(migrateToLatest(database, broken)).rejects.toThrow(
       /9999-broken failed and was rolled back/,
     );
-    const tables = (await database.db.introspection.getTables()).map((t) => t.name);
+    const tables = (await tablesOf(database)).map((t) => t.name);
     expect(tables).not.toContain('half_made');
     expect(tables).not.toContain('workspaces');
     expect((await migrationStatus(database)).applied).toEqual([]);
@@ -64,7 +71,7 @@ describe.runIf(engines.length === 2)('schema parity between SQLite and PostgreSQ
   async function shape(engine: 'sqlite' | 'postgres') {
     const database = await createTestDatabase(engine);
     opened.push(database);
-    const tables = await database.db.introspection.getTables();
+    const tables = await tablesOf(database);
     return tables
       .filter((t) => !t.name.startsWith('waymark_migrations'))
       .map((t) => ({

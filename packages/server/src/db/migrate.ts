@@ -1,4 +1,4 @@
-import { type Kysely, type MigrationResultSet, Migrator } from 'kysely';
+import { type Kysely, Migrator } from 'kysely';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
 import { migrations as allMigrations, type WaymarkMigration } from './migrations/index.js';
@@ -14,7 +14,7 @@ export class MigrationError extends Error {
     override readonly cause: unknown,
   ) {
     super(
-      `migration ${migration ?? '(unknown)'} failed and was rolled back: ${
+      `migration ${migration ?? '(set-up)'} failed and was rolled back: ${
         cause instanceof Error ? cause.message : String(cause)
       }`,
     );
@@ -22,13 +22,18 @@ export class MigrationError extends Error {
   }
 }
 
-function migrator(
-  db: Kysely<unknown>,
-  dialect: Dialect,
+/**
+ * The migration tables live in the connection's own schema: Kysely would otherwise
+ * look for them in every schema of the database and may find another's.
+ */
+async function migrator(
+  { db, dialect }: Pick<Database, 'db' | 'dialect'>,
   migrations: Record<string, WaymarkMigration>,
-) {
+): Promise<Migrator> {
+  const anyDb = db as unknown as Kysely<unknown>;
+  const schema = await dialect.currentSchema(anyDb);
   return new Migrator({
-    db,
+    db: anyDb,
     provider: {
       getMigrations: async () =>
         Object.fromEntries(
@@ -40,6 +45,7 @@ function migrator(
     },
     migrationTableName: 'waymark_migrations',
     migrationLockTableName: 'waymark_migrations_lock',
+    ...(schema !== undefined && { migrationTableSchema: schema }),
   });
 }
 
@@ -48,14 +54,10 @@ function migrator(
  * leaves the schema exactly as it was.
  */
 export async function migrateToLatest(
-  { db, dialect }: Pick<Database, 'db' | 'dialect'>,
+  database: Pick<Database, 'db' | 'dialect'>,
   migrations: Record<string, WaymarkMigration> = allMigrations,
 ): Promise<string[]> {
-  const { error, results }: MigrationResultSet = await migrator(
-    db as unknown as Kysely<unknown>,
-    dialect,
-    migrations,
-  ).migrateToLatest();
+  const { error, results } = await (await migrator(database, migrations)).migrateToLatest();
   if (error) {
     throw new MigrationError(results?.find((r) => r.status === 'Error')?.migrationName, error);
   }
@@ -63,10 +65,10 @@ export async function migrateToLatest(
 }
 
 export async function migrationStatus(
-  { db, dialect }: Pick<Database, 'db' | 'dialect'>,
+  database: Pick<Database, 'db' | 'dialect'>,
   migrations: Record<string, WaymarkMigration> = allMigrations,
 ): Promise<MigrationReport> {
-  const all = await migrator(db as unknown as Kysely<unknown>, dialect, migrations).getMigrations();
+  const all = await (await migrator(database, migrations)).getMigrations();
   return {
     applied: all.filter((m) => m.executedAt).map((m) => m.name),
     pending: all.filter((m) => !m.executedAt).map((m) => m.name),

@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { EnrollmentsTable } from '../db/schema.js';
 
@@ -18,7 +19,7 @@ export interface Enrollment {
   updatedAt: string;
 }
 
-const toEnrollment = (row: EnrollmentsTable): Enrollment => ({
+const toEnrollment = (row: Selectable<EnrollmentsTable>): Enrollment => ({
   id: row.id,
   workspaceId: row.workspace_id,
   accountId: row.account_id,

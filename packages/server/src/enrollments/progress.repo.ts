@@ -1,4 +1,5 @@
 import type { Actor, MilestoneProgress } from '@waymark/core';
+import type { Selectable } from 'kysely';
 import { fromDbJson, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { MilestoneProgressTable } from '../db/schema.js';
@@ -6,7 +7,7 @@ import type { MilestoneProgressTable } from '../db/schema.js';
 const actorOf = (type: string | null, id: string | null): Actor | null =>
   type === null ? null : { type: type as Actor['type'], id };
 
-const toProgress = (row: MilestoneProgressTable): MilestoneProgress => ({
+const toProgress = (row: Selectable<MilestoneProgressTable>): MilestoneProgress => ({
   milestoneKey: row.milestone_key,
   status: row.status,
   openedAt: row.opened_at,

@@ -1,4 +1,5 @@
 import type { ProgramDefinition } from '@waymark/core';
+import type { Selectable } from 'kysely';
 import { fromDbJson, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { ProgramsTable, ProgramVersionsTable } from '../db/schema.js';
@@ -25,7 +26,7 @@ export interface ProgramVersion {
   createdAt: string;
 }
 
-const toProgram = (row: ProgramsTable): Program => ({
+const toProgram = (row: Selectable<ProgramsTable>): Program => ({
   id: row.id,
   workspaceId: row.workspace_id,
   key: row.key,
@@ -34,7 +35,7 @@ const toProgram = (row: ProgramsTable): Program => ({
   updatedAt: row.updated_at,
 });
 
-const toVersion = (row: ProgramVersionsTable): ProgramVersion => ({
+const toVersion = (row: Selectable<ProgramVersionsTable>): ProgramVersion => ({
   id: row.id,
   workspaceId: row.workspace_id,
   programId: row.program_id,

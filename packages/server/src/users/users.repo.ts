@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import { fromDbFlag, toDbFlag } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { UsersTable } from '../db/schema.js';
@@ -16,7 +17,7 @@ export interface User {
   updatedAt: string;
 }
 
-function toUser(row: UsersTable): User {
+function toUser(row: Selectable<UsersTable>): User {
   return {
     id: row.id,
     workspaceId: row.workspace_id,

@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import { fromDbJson, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
@@ -21,7 +22,7 @@ export interface Workspace {
   updatedAt: string;
 }
 
-function toWorkspace(row: WorkspacesTable): Workspace {
+function toWorkspace(row: Selectable<WorkspacesTable>): Workspace {
   return {
     id: row.id,
     slug: row.slug,

@@ -1,0 +1,80 @@
+import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.js';
+import { type Database, openDatabase } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import { buildServer } from './http/app.js';
+import { WAYMARK_VERSION } from './version.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  database: Database;
+  url: string;
+  /** Stops accepting connections, finishes requests in flight, closes the database. */
+  stop(): Promise<void>;
+}
+
+export type PreflightLine = (ok: boolean, text: string) => void;
+
+/**
+ * Opens the database, applies pending migrations and listens, saying each step as
+ * a ✓/✗ line so an operator sees at once what failed.
+ */
+export async function startServer(
+  config: Config,
+  say: PreflightLine = () => {},
+): Promise<RunningServer> {
+  say(true, `Waymark ${WAYMARK_VERSION} on Node ${process.version}`);
+  const database = openDatabase(config);
+  try {
+    const applied = await migrateToLatest(database);
+    say(true, `${database.dialect.engine} database at ${database.location}`);
+    say(
+      true,
+      applied.length ? `applied migrations: ${applied.join(', ')}` : 'migrations up to date',
+    );
+  } catch (error) {
+    say(
+      false,
+      `${database.dialect.engine} database at ${database.location}: ${(error as Error).message}`,
+    );
+    await database.close().catch(() => {});
+    throw error;
+  }
+
+  const app = await buildServer({ database, logLevel: config.LOG_LEVEL });
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    say(false, `listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}`);
+    await database.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  say(true, `listening on ${url}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await app.close();
+      await database.close();
+    })();
+    return stopping;
+  };
+  return { app, database, url, stop };
+}
+
+/**
+ * SIGTERM and SIGINT stop the server gracefully: no new connections, requests in
+ * flight finish (up to the grace period), then the process exits.
+ */
+export function stopOnSignals(server: RunningServer, graceMs: number): void {
+  closeWithGrace({ delay: graceMs }, async ({ signal, err }) => {
+    if (err) server.app.log.error({ err }, 'stopping after an unexpected error');
+    else server.app.log.info({ signal }, 'stopping: finishing requests in flight');
+    await server.stop();
+    server.app.log.info('stopped');
+  });
+}
