@@ -32,11 +32,12 @@ export function createPostgresDialect(pool: pg.Pool): PostgresDialect {
   return new PostgresDialect({ pool });
 }
 
-/** The URL without its password, for logs and the start-up preflight. */
+/** User, host and database only: no password, no query parameters (which can hold keys). */
 export function redactConnectionString(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    parsed.search = '';
     return parsed.toString();
   } catch {
     return 'postgres://(unparseable URL)';

@@ -37,6 +37,8 @@ export function assertTestDatabase(url: string): void {
 }
 
 export interface TestDatabase extends Database {
+  /** The environment that points Waymark at this database, for a child process. */
+  env: { DATABASE_URL?: string; WAYMARK_DATA_DIR: string };
   /** Drops the schema or file this database lives in. */
   drop(): Promise<void>;
 }
@@ -55,6 +57,7 @@ export async function createTestDatabase(
     if (migrate) await migrateToLatest(database);
     return {
       ...database,
+      env: { WAYMARK_DATA_DIR: dir },
       drop: async () => {
         await database.close();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -77,6 +80,7 @@ export async function createTestDatabase(
   if (migrate) await migrateToLatest(database);
   return {
     ...database,
+    env: { DATABASE_URL: url.toString(), WAYMARK_DATA_DIR: os.tmpdir() },
     drop: async () => {
       await database.close();
       const client = new pg.Client({ connectionString: baseUrl });

@@ -1,0 +1,142 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+/** The built command, exactly as `npm start` runs it. */
+const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+beforeAll(() => {
+  if (!existsSync(bin))
+    throw new Error(`${bin} is missing: run npm run build first (npm test does)`);
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  return { ...env, LOG_LEVEL: 'info', ...extra };
+}
+
+async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const child = spawn(process.execPath, [bin, ...args], { env: baseEnv(env) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe('waymark command', () => {
+  it('prints its version', async () => {
+    const { code, stdout } = await run(['version']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^waymark \d+\.\d+\.\d+ \(node v\d+/);
+  });
+
+  it('explains its commands and the environment in --help', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    for (const word of [
+      'serve',
+      'migrate',
+      'version',
+      'DATABASE_URL',
+      'WAYMARK_DATA_DIR',
+      'PORT',
+    ]) {
+      expect(stdout).toContain(word);
+    }
+  });
+
+  it('refuses an unknown command with a pointer to --help', async () => {
+    const { code, stderr } = await run(['frobnicate']);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it('stops on bad configuration, naming each variable', async () => {
+    const { code, stderr } = await run(['serve'], { PORT: 'eighty', LOG_LEVEL: 'shouty' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('PORT: ');
+    expect(stderr).toContain('LOG_LEVEL: ');
+    expect(stderr).not.toContain('    at '); // no stack trace
+  });
+});
+
+describe.each(testEngines())('waymark on %s', (engine) => {
+  let database: TestDatabase | undefined;
+  let server: ChildProcess | undefined;
+  afterEach(async () => {
+    if (server && server.exitCode === null) {
+      server.kill('SIGKILL');
+      await once(server, 'exit');
+    }
+    await database?.drop();
+  });
+
+  it('migrate applies the schema once, and --status tells', async () => {
+    database = await createTestDatabase(engine, { migrate: false });
+    const first = await run(['migrate'], database.env);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain('✓ applied: 0001-foundation');
+    if (engine === 'sqlite')
+      expect(existsSync(path.join(database.env.WAYMARK_DATA_DIR, 'waymark.db'))).toBe(true);
+    const second = await run(['migrate'], database.env);
+    expect(second.stderr).toContain('already up to date');
+    const status = await run(['migrate', '--status'], database.env);
+    expect(status.stderr).toContain('✓ 0001-foundation applied');
+  });
+
+  it('serve migrates, answers, and stops cleanly on SIGTERM', async () => {
+    database = await createTestDatabase(engine, { migrate: false });
+    // The server trusts local connections, so a made-up password proves it is never printed.
+    const secret = 'pw-that-must-never-be-printed';
+    const env = { ...database.env };
+    if (env.DATABASE_URL)
+      env.DATABASE_URL = env.DATABASE_URL.replace('postgres@', `postgres:${secret}@`);
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
+      env: baseEnv({ ...env, HOST: '127.0.0.1' }),
+    });
+    server = child;
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        const match = /✓ listening on (http:\/\/\S+)/.exec(stderr);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    });
+    expect(stderr).toContain(`✓ ${engine} database at`);
+    expect(stderr).toContain('applied migrations: 0001-foundation');
+
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${url}/readyz`);
+    expect(await ready.json()).toMatchObject({ status: 'ready', database: { engine } });
+
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(stdout).toContain('stopping: finishing requests in flight');
+    expect(stdout).toContain('"msg":"stopped"');
+    if (database.env.DATABASE_URL)
+      expect(stdout + stderr).not.toContain(new URL(database.env.DATABASE_URL).search);
+  });
+});

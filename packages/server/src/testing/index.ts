@@ -1,0 +1,7 @@
+export { describeEngines } from './describe-engines.js';
+export {
+  assertTestDatabase,
+  createTestDatabase,
+  type TestDatabase,
+  testEngines,
+} from './engines.js';
