@@ -1,6 +1,5 @@
 import { type Kysely, Migrator } from 'kysely';
 import type { Database } from './database.js';
-import type { Dialect } from './dialect.js';
 import { migrations as allMigrations, type WaymarkMigration } from './migrations/index.js';
 
 export interface MigrationReport {
