@@ -18,7 +18,6 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         description:
           'Customer onboarding milestones, tracked from product usage and verified by your customers. ' +
           'Errors are RFC 9457 problem details (application/problem+json).',
-        license: { name: 'AGPL-3.0-only', identifier: 'AGPL-3.0-only' },
       },
       tags: [
         {
