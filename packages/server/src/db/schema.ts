@@ -28,6 +28,8 @@ export interface UsersTable {
   role: string;
   manager_id: string | null;
   active: Flag;
+  password_hash: string | null;
+  last_login_at: Instant | null;
   created_at: Instant;
   updated_at: Instant;
 }
@@ -124,6 +126,58 @@ export interface AuditEventsTable {
   context: JsonText | null;
 }
 
+export interface SessionsTable {
+  token_hash: string;
+  workspace_id: string;
+  user_id: string;
+  created_at: Instant;
+  expires_at: Instant;
+  last_seen_at: Instant;
+  revoked_at: Instant | null;
+}
+
+export interface InvitationsTable {
+  id: string;
+  token_hash: string;
+  workspace_id: string;
+  email: string;
+  role: string;
+  manager_id: string | null;
+  invited_by: string;
+  created_at: Instant;
+  expires_at: Instant;
+  accepted_at: Instant | null;
+  revoked_at: Instant | null;
+}
+
+export interface SetupTokensTable {
+  token_hash: string;
+  created_at: Instant;
+  expires_at: Instant;
+  used_at: Instant | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  workspace_id: string;
+  kind: 'secret' | 'write' | 'publishable';
+  name: string;
+  role: string | null;
+  prefix: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: Instant;
+  last_used_at: Instant | null;
+  revoked_at: Instant | null;
+}
+
+export interface LoginFailuresTable {
+  email: string;
+  failures: number;
+  first_failure_at: Instant;
+  locked_until: Instant | null;
+}
+
 export interface DB {
   workspaces: WorkspacesTable;
   users: UsersTable;
@@ -134,4 +188,9 @@ export interface DB {
   enrollments: EnrollmentsTable;
   milestone_progress: MilestoneProgressTable;
   audit_events: AuditEventsTable;
+  sessions: SessionsTable;
+  invitations: InvitationsTable;
+  setup_tokens: SetupTokensTable;
+  api_keys: ApiKeysTable;
+  login_failures: LoginFailuresTable;
 }

@@ -1,8 +1,8 @@
-import type { ProgramDefinition } from '@waymark/core';
+import type { ProgramDefinition, Role } from '@waymark/core';
 import { type Account, insertAccount } from '../accounts/accounts.repo.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
-import { insertUser, type Role, type User } from '../users/users.repo.js';
+import { insertUser, type User } from '../users/users.repo.js';
 import { insertWorkspace, type Workspace } from '../workspaces/workspaces.repo.js';
 
 export const T0 = '2026-03-02T15:00:00.000Z';

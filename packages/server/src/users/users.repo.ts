@@ -1,9 +1,8 @@
+import type { Role } from '@waymark/core';
 import type { Selectable } from 'kysely';
 import { fromDbFlag, toDbFlag } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { UsersTable } from '../db/schema.js';
-
-export type Role = 'admin' | 'manager' | 'csm' | 'viewer';
 
 export interface User {
   id: string;

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as foundation from './0001-foundation.js';
+import * as access from './0002-access.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -10,4 +11,5 @@ export interface WaymarkMigration {
 /** In order. Migrations are forward-only: a published migration is never edited. */
 export const migrations: Record<string, WaymarkMigration> = {
   '0001-foundation': foundation,
+  '0002-access': access,
 };
