@@ -58,7 +58,11 @@ export async function listProgress(
   return rows.map(toProgress);
 }
 
-/** Writes the given milestones' progress, inserting new rows and replacing changed ones. */
+/**
+ * Writes the given milestones' progress, inserting new rows and replacing changed
+ * ones. When a milestone appears more than once (a sequence of changes), its last
+ * state wins: PostgreSQL refuses an upsert touching one row twice.
+ */
 export async function saveProgress(
   db: Db,
   workspaceId: string,
@@ -67,7 +71,8 @@ export async function saveProgress(
   at: string,
 ): Promise<void> {
   if (progress.length === 0) return;
-  const rows = progress.map((p) => toRow(workspaceId, enrollmentId, p, at));
+  const latest = new Map(progress.map((p) => [p.milestoneKey, p]));
+  const rows = [...latest.values()].map((p) => toRow(workspaceId, enrollmentId, p, at));
   await db
     .insertInto('milestone_progress')
     .values(rows)
