@@ -1,15 +1,28 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { accountsRoutes } from '../accounts/accounts.routes.js';
+import { apiKeysRoutes } from '../api-keys/api-keys.routes.js';
+import { auditRoutes } from '../audit/audit.routes.js';
+import { accessControl } from '../auth/access.js';
+import { authRoutes } from '../auth/auth.routes.js';
+import { createAuthService } from '../auth/auth.service.js';
+import { type Clock, systemClock } from '../auth/clock.js';
 import type { Database } from '../db/database.js';
 import { healthRoutes } from '../health/health.routes.js';
+import { usersRoutes } from '../users/users.routes.js';
+import { createUsersService } from '../users/users.service.js';
+import { workspacesRoutes } from '../workspaces/workspaces.routes.js';
 import { loggerOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
-import { defaultWebRoot, registerWeb } from './web.js';
+import { defaultWebRoot, registerWeb, servePage } from './web.js';
 
 export interface ServerOptions {
   database: Pick<Database, 'db' | 'dialect'>;
@@ -17,10 +30,17 @@ export interface ServerOptions {
   /** A stream for the logs (tests read them); standard output by default. */
   logStream?: NodeJS.WritableStream;
   webRoot?: string;
+  clock?: Clock;
+  /** The dashboard's public address, for links in invitations; the request's origin otherwise. */
+  publicUrl?: string;
+  /** Sign-in attempts per IP address per minute. */
+  signInRateLimit?: number;
 }
 
 /** The composition root: every feature registers its own routes over narrow dependencies. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const { db } = options.database;
+  const clock = options.clock ?? systemClock;
   const app = Fastify({
     logger: {
       ...loggerOptions(options.logLevel ?? 'info'),
@@ -29,18 +49,35 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
     requestIdLogLabel: 'requestId',
-    disableRequestLogging: false,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(problemErrorHandler);
-  app.setNotFoundHandler(notFoundHandler);
 
+  // Security headers everywhere; the pages' own CSP is set where pages are served.
+  await app.register(fastifyHelmet, { contentSecurityPolicy: false, hsts: false });
+  await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, { global: false });
   await registerOpenApi(app);
-  await app.register(healthRoutes({ database: options.database }));
-  await registerWeb(app, options.webRoot ?? defaultWebRoot);
+  await app.register(accessControl, { db, clock });
 
+  const auth = createAuthService({ db, clock });
+  const users = createUsersService({ db, clock });
+  const publicUrl = (origin: string) => options.publicUrl ?? origin;
+
+  await app.register(healthRoutes({ database: options.database }));
+  await app.register(authRoutes({ db, auth, signInRateLimit: options.signInRateLimit ?? 30 }));
+  await app.register(usersRoutes({ db, users, publicUrl }));
+  await app.register(apiKeysRoutes({ db, clock }));
+  await app.register(auditRoutes({ db }));
+  await app.register(workspacesRoutes({ db, clock }));
+  await app.register(accountsRoutes({ db, clock }));
+
+  const web = await registerWeb(app, options.webRoot ?? defaultWebRoot);
+  app.setNotFoundHandler((request, reply) =>
+    web && servePage(request, reply) ? reply : notFoundHandler(request, reply),
+  );
   return app;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** The built dashboard: packages/web/dist, found from both src/ and dist/ of this package. */
 export const defaultWebRoot = fileURLToPath(new URL('../../../web/dist', import.meta.url));
@@ -36,9 +36,28 @@ export async function registerWeb(app: FastifyInstance, root: string): Promise<b
     index: 'index.html',
     setHeaders: (res) => {
       res.setHeader('content-security-policy', WEB_CONTENT_SECURITY_POLICY);
-      res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('referrer-policy', 'no-referrer');
     },
   });
+  return true;
+}
+
+/**
+ * The dashboard routes in the browser (`/login`, `/setup`…): a page request for
+ * any other path gets index.html. API paths and non-HTML requests are not pages.
+ */
+export function servePage(request: FastifyRequest, reply: FastifyReply): boolean {
+  const path = request.url.split('?')[0] ?? '';
+  const isPage =
+    request.method === 'GET' &&
+    !path.startsWith('/api/') &&
+    !path.startsWith('/v1/') &&
+    !path.includes('.') &&
+    (request.headers.accept ?? '').includes('text/html');
+  if (!isPage) return false;
+  reply
+    .header('content-security-policy', WEB_CONTENT_SECURITY_POLICY)
+    .header('referrer-policy', 'no-referrer');
+  void reply.sendFile('index.html');
   return true;
 }

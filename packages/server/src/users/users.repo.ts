@@ -83,3 +83,50 @@ export async function setUserActive(
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/** The person an email signs in as, with the password hash kept apart from `User`. */
+export async function findCredentialsByEmail(
+  db: Db,
+  email: string,
+): Promise<{ user: User; passwordHash: string | null } | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('email', '=', email.toLowerCase())
+    .executeTakeFirst();
+  return row && { user: toUser(row), passwordHash: row.password_hash };
+}
+
+export async function setPasswordHash(db: Db, userId: string, passwordHash: string, at: string) {
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash, updated_at: at })
+    .where('id', '=', userId)
+    .execute();
+}
+
+export async function recordSignIn(db: Db, userId: string, at: string): Promise<void> {
+  await db.updateTable('users').set({ last_login_at: at }).where('id', '=', userId).execute();
+}
+
+export async function updateUser(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  changes: Partial<Pick<User, 'role' | 'managerId' | 'active' | 'name'>>,
+  at: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({
+      ...(changes.role !== undefined && { role: changes.role }),
+      ...(changes.managerId !== undefined && { manager_id: changes.managerId }),
+      ...(changes.active !== undefined && { active: toDbFlag(changes.active) }),
+      ...(changes.name !== undefined && { name: changes.name }),
+      updated_at: at,
+    })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
-import { fromDbJson, toDbJson } from '../db/codec.js';
+import { fromDbJson, toCount, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { WorkspacesTable } from '../db/schema.js';
 
@@ -61,4 +61,30 @@ export async function findWorkspaceBySlug(db: Db, slug: string): Promise<Workspa
     .where('slug', '=', slug)
     .executeTakeFirst();
   return row && toWorkspace(row);
+}
+
+export async function countWorkspaces(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('workspaces')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return toCount(row.n);
+}
+
+export async function updateWorkspace(
+  db: Db,
+  id: string,
+  changes: Partial<Pick<Workspace, 'name' | 'timeZone' | 'settings'>>,
+  at: string,
+): Promise<void> {
+  await db
+    .updateTable('workspaces')
+    .set({
+      ...(changes.name !== undefined && { name: changes.name }),
+      ...(changes.timeZone !== undefined && { time_zone: changes.timeZone }),
+      ...(changes.settings !== undefined && { settings: toDbJson(changes.settings) }),
+      updated_at: at,
+    })
+    .where('id', '=', id)
+    .execute();
 }

@@ -28,7 +28,7 @@ export async function up(db: Kysely<unknown>, { types }: Dialect) {
     .addColumn('email', 'text', (c) => c.notNull())
     .addColumn('role', 'text', (c) => c.notNull())
     .addColumn('manager_id', 'text', (c) => c.references('users.id'))
-    .addColumn('invited_by', 'text', (c) => c.notNull().references('users.id'))
+    .addColumn('invited_by', 'text', (c) => c.notNull())
     .addColumn('created_at', types.instant, (c) => c.notNull())
     .addColumn('expires_at', types.instant, (c) => c.notNull())
     .addColumn('accepted_at', types.instant)

@@ -1,0 +1,80 @@
+import { can, type Permission } from '@waymark/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Db } from '../db/database.js';
+import { HttpProblem } from '../http/problem.js';
+import { authenticate } from './authenticate.js';
+import type { Clock } from './clock.js';
+import type { Principal } from './principal.js';
+import { safeEqual } from './tokens.js';
+
+/**
+ * What a route requires, declared on every route under /api/v1:
+ * - `public`: anyone (sign-in, set-up, invitation acceptance);
+ * - `signedIn`: a person with a session, whatever their role (sign-out, who am I);
+ * - a permission from core's matrix: a person or a secret API key whose role holds it.
+ */
+export type Access = 'public' | 'signedIn' | { permission: Permission };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const forbidden = (detail: string) => new HttpProblem(403, 'forbidden', 'Forbidden', detail);
+
+/** The principal of a route that is not public; routes call this instead of trusting `request.principal`. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal)
+    throw new Error(`no principal on ${request.routeOptions.url}: is the route public?`);
+  return request.principal;
+}
+
+/** The one place where access is decided: authentication, role, key kind, CSRF. */
+export const accessControl = fp<{ db: Db; clock: Clock }>(
+  async (app: FastifyInstance, { db, clock }) => {
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/api/v1/') && route.config?.access === undefined) {
+        throw new Error(`${route.method} ${route.url} declares no access rule`);
+      }
+    });
+
+    app.addHook('onRequest', async (request) => {
+      const access = request.routeOptions.config?.access;
+      if (access === undefined || access === 'public') return;
+      const principal = await authenticate(request, db, clock);
+
+      if (principal.kind === 'api_key') {
+        if (principal.keyKind === 'write')
+          throw forbidden('a write key can only send events to /v1/*');
+        if (principal.keyKind === 'publishable')
+          throw forbidden('a publishable key can only read the in-app checklist');
+        if (access === 'signedIn')
+          throw forbidden('this route is for people signed in to the dashboard');
+      }
+      if (typeof access === 'object') {
+        const role = principal.role;
+        if (role === null || !can(role, access.permission)) {
+          throw forbidden(
+            `the ${role ?? 'key'} role may not ${access.permission.replace(':', ' ')}`,
+          );
+        }
+      }
+      // A cookie is sent by the browser on its own; a change needs proof the page itself asked.
+      if (principal.kind === 'user' && !SAFE_METHODS.has(request.method)) {
+        const sent = request.headers['x-csrf-token'];
+        if (typeof sent !== 'string' || !safeEqual(sent, principal.csrfToken)) {
+          throw forbidden(
+            'missing or wrong x-csrf-token header (get it from GET /api/v1/auth/session)',
+          );
+        }
+      }
+      request.principal = principal;
+    });
+  },
+);
