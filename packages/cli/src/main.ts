@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, MigrationError, WAYMARK_VERSION } from '@waymark/server';
 import { Command, CommanderError } from 'commander';
+import { adminCommand } from './commands/admin.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
 import { versionCommand } from './commands/version.js';
@@ -18,6 +19,7 @@ const program = new Command()
 
 program.addCommand(serveCommand());
 program.addCommand(migrateCommand());
+program.addCommand(adminCommand());
 program.addCommand(versionCommand());
 
 try {

@@ -15,6 +15,28 @@ export {
   type Role,
   roles,
 } from './access/permissions.js';
+export { type CompiledCriteria, compileCriteria } from './criteria/compile-criteria.js';
+export { type CriteriaError, positionAt } from './criteria/criteria-error.js';
+export {
+  type CriteriaEvaluation,
+  evaluateCriteria,
+  type MetricValue,
+  type MetricValues,
+} from './criteria/evaluate-criteria.js';
+export {
+  CRITERIA_FUNCTIONS,
+  CRITERIA_VARIABLES,
+  type CriteriaDefinition,
+} from './criteria/functions.js';
+export {
+  canonicalFilter,
+  eventMatchesFilter,
+  type FilterValue,
+  type Metric,
+  metricKey,
+  parseMetricKey,
+  uniqueMetrics,
+} from './criteria/metrics.js';
 export {
   type DependencyNode,
   directDependents,

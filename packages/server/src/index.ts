@@ -1,6 +1,11 @@
+export { emailSchema, newPasswordSchema, timeZoneSchema } from './auth/auth.schemas.js';
+export { createAuthService } from './auth/auth.service.js';
+export { systemClock } from './auth/clock.js';
 export { type Config, ConfigError, describeConfig, loadConfig } from './config/config.js';
 export { type Database, openDatabase } from './db/database.js';
 export { MigrationError, migrateToLatest, migrationStatus } from './db/migrate.js';
 export { buildServer } from './http/app.js';
+export { HttpProblem } from './http/problem.js';
 export { type RunningServer, startServer, stopOnSignals } from './serve.js';
 export { WAYMARK_VERSION } from './version.js';
+export { countWorkspaces, findWorkspaceBySlug } from './workspaces/workspaces.repo.js';

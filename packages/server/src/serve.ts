@@ -1,5 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
+import { systemClock } from './auth/clock.js';
+import { prepareFirstStart } from './auth/first-start.js';
 import type { Config } from './config/config.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -42,7 +44,11 @@ export async function startServer(
     throw error;
   }
 
-  const app = await buildServer({ database, logLevel: config.LOG_LEVEL });
+  const app = await buildServer({
+    database,
+    logLevel: config.LOG_LEVEL,
+    ...(config.WAYMARK_PUBLIC_URL && { publicUrl: config.WAYMARK_PUBLIC_URL }),
+  });
   try {
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
@@ -54,6 +60,17 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   say(true, `listening on ${url}`);
+
+  const first = await prepareFirstStart(
+    database.db,
+    systemClock,
+    config,
+    config.WAYMARK_PUBLIC_URL ?? url,
+  );
+  if (first.kind === 'admin-created') say(true, `created the first admin, ${first.email}`);
+  // Said on the console for the operator, never written to the logs.
+  if (first.kind === 'setup-link')
+    say(true, `no admin yet: open ${first.link} within 24 hours to set up Waymark`);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -20,6 +20,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
   }
+  interface FastifyInstance {
+    /** Every /api/v1 route and what it requires, as registered: `GET /api/v1/users` → rule. */
+    accessRules: Map<string, Access>;
+  }
   interface FastifyRequest {
     principal?: Principal;
   }

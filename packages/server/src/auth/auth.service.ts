@@ -194,6 +194,51 @@ export function createAuthService({ db, clock }: AuthDeps) {
       });
     },
 
+    /** Another admin in an existing workspace (`waymark admin create --workspace`). */
+    async addAdmin(
+      workspaceId: string,
+      input: { name: string; email: string; password: string },
+    ): Promise<User> {
+      const now = clock();
+      const passwordHash = await hashPassword(input.password);
+      return db.transaction().execute(async (trx) => {
+        if (await findCredentialsByEmail(trx, input.email)) {
+          throw new HttpProblem(
+            409,
+            'email-taken',
+            'Email already in use',
+            `${input.email} already has a sign-in`,
+          );
+        }
+        const user: User = {
+          id: newId(),
+          workspaceId,
+          email: input.email.toLowerCase(),
+          name: input.name,
+          role: 'admin',
+          managerId: null,
+          active: true,
+          createdAt: now,
+          updatedAt: now,
+        };
+        await insertUser(trx, user);
+        await setPasswordHash(trx, user.id, passwordHash, now);
+        await recordAudit(
+          trx,
+          workspaceId,
+          now,
+          { type: 'system', id: null },
+          'user.created',
+          { type: 'user', id: user.id },
+          {
+            after: user,
+            context: { via: 'cli' },
+          },
+        );
+        return user;
+      });
+    },
+
     /** A one-time link for the first admin, when the environment names none. */
     async createSetupToken(): Promise<string> {
       const now = clock();

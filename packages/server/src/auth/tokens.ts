@@ -25,7 +25,9 @@ export function hashToken(token: string): string {
 
 /** What may be shown of a key after creation: its prefix and first characters. */
 export function displayPrefix(token: string): string {
-  return token.slice(0, token.lastIndexOf('_') + 7);
+  // The random part is base64url and may itself hold `_`: count from the known prefix.
+  const kind = /^wm_[a-z]+_/.exec(token)?.[0] ?? '';
+  return token.slice(0, kind.length + 6);
 }
 
 /**

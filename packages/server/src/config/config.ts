@@ -31,6 +31,27 @@ export const configSchema = z.object({
     .default('./data')
     .describe('folder for the SQLite database file (waymark.db) and other local data'),
   LOG_LEVEL: z.enum(logLevels).default('info').describe('pino log level'),
+  WAYMARK_PUBLIC_URL: z
+    .url({ message: 'expected an absolute URL such as https://waymark.example.com' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional()
+    .describe('the address people reach Waymark at, for links in invitations and the set-up link'),
+  WAYMARK_ADMIN_EMAIL: z
+    .email({ message: 'expected an email address' })
+    .optional()
+    .describe(
+      'first start only: create this admin (with WAYMARK_ADMIN_PASSWORD) instead of printing a set-up link',
+    ),
+  WAYMARK_ADMIN_PASSWORD: z
+    .string()
+    .min(12, { message: 'use at least 12 characters' })
+    .optional()
+    .describe("first start only: the first admin's password"),
+  WAYMARK_WORKSPACE_NAME: z
+    .string()
+    .min(1)
+    .default('My workspace')
+    .describe('first start only: the name of the first workspace'),
   WAYMARK_SHUTDOWN_GRACE_MS: z.coerce
     .number()
     .int()
@@ -41,7 +62,20 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+/** Both admin variables or neither: half a first admin is a mistake worth stopping for. */
+const configRules = configSchema.superRefine((c, ctx) => {
+  if ((c.WAYMARK_ADMIN_EMAIL === undefined) !== (c.WAYMARK_ADMIN_PASSWORD === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [
+        c.WAYMARK_ADMIN_EMAIL === undefined ? 'WAYMARK_ADMIN_EMAIL' : 'WAYMARK_ADMIN_PASSWORD',
+      ],
+      message: 'set WAYMARK_ADMIN_EMAIL and WAYMARK_ADMIN_PASSWORD together',
+    });
+  }
+});
+
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'WAYMARK_ADMIN_PASSWORD']);
 
 export class ConfigError extends Error {
   constructor(readonly faults: string[]) {
@@ -52,7 +86,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment, listing every fault at once with the variable's name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = configSchema.safeParse(blankToUndefined(env));
+  const result = configRules.safeParse(blankToUndefined(env));
   if (result.success) return result.data;
   const faults = result.error.issues.map((issue) => {
     const name = issue.path.join('.');

@@ -23,10 +23,44 @@ export function openSqliteFile(file: string): SQLite.Database {
   return db;
 }
 
-/** Write transactions take the write lock up front, so they never fail half-way on SQLITE_BUSY. */
+/** How long a query waits for SQLite's one connection before it is called stuck. */
+const CONNECTION_WAIT_MS = 15_000;
+
+export class SqliteConnectionWaitError extends Error {
+  constructor() {
+    super(
+      `waited ${CONNECTION_WAIT_MS / 1000} s for the SQLite connection: is \`db\` used inside a ` +
+        'transaction instead of its `trx`? (that waits on itself forever)',
+    );
+    this.name = 'SqliteConnectionWaitError';
+  }
+}
+
 class ImmediateSqliteDriver extends SqliteDriver {
+  /** Write transactions take the write lock up front, so they never fail half-way on SQLITE_BUSY. */
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  /**
+   * SQLite has one connection behind a mutex. A query through `db` inside a
+   * transaction would wait for it forever; this turns that into an error (which
+   * rolls the transaction back) instead of a silent hang.
+   */
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const acquiring = super.acquireConnection();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SqliteConnectionWaitError()), CONNECTION_WAIT_MS);
+    });
+    try {
+      return await Promise.race([acquiring, timeout]);
+    } catch (error) {
+      void acquiring.then(() => this.releaseConnection());
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -99,6 +99,9 @@ export function problemErrorHandler(
 ) {
   const problem = toProblem(error, request);
   if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+  if (typeof problem.retryAfterSeconds === 'number') {
+    reply.header('retry-after', String(problem.retryAfterSeconds));
+  }
   return sendProblem(reply, problem);
 }
 

@@ -37,8 +37,8 @@ const updateBodySchema = z
 const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema };
 
 export function workspacesRoutes({ db, clock }: { db: Db; clock: Clock }): FastifyPluginAsyncZod {
-  async function current(workspaceId: string): Promise<Workspace> {
-    const workspace = await findWorkspace(db, workspaceId);
+  async function current(executor: Db, workspaceId: string): Promise<Workspace> {
+    const workspace = await findWorkspace(executor, workspaceId);
     if (!workspace) throw new Error(`workspace ${workspaceId} of a live principal is missing`);
     return workspace;
   }
@@ -54,7 +54,7 @@ export function workspacesRoutes({ db, clock }: { db: Db; clock: Clock }): Fasti
           response: { 200: workspaceSchema, ...problems },
         },
       },
-      async (request) => current(principalOf(request).workspaceId),
+      async (request) => current(db, principalOf(request).workspaceId),
     );
 
     app.patch(
@@ -72,7 +72,7 @@ export function workspacesRoutes({ db, clock }: { db: Db; clock: Clock }): Fasti
         const principal = principalOf(request);
         const now = clock();
         return db.transaction().execute(async (trx) => {
-          const before = await current(principal.workspaceId);
+          const before = await current(trx, principal.workspaceId);
           const { settings, ...rest } = request.body;
           await updateWorkspace(
             trx,
