@@ -2,18 +2,14 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildServer } from '@waymark/server';
-import { createTestDatabase } from '@waymark/server/testing';
+import { buildServer, createAuthService, systemClock } from '@waymark/server';
+import { createTestDatabase, type TestDatabase } from '@waymark/server/testing';
 import type { Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type BrowserSession, launchBrowser } from './browser.js';
-
-interface Site {
-  url: string;
-  close(): Promise<void>;
-}
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserSession, launchBrowser, type TrackedPage } from './browser.js';
 
 const webDist = fileURLToPath(new URL('../packages/web/dist/', import.meta.url));
+const ADMIN = { name: 'Ada Admin', email: 'ada@example.com', password: 'a long enough passphrase' };
 
 /** Set WAYMARK_E2E_SCREENSHOTS=/some/dir to save screenshots for a human to look at. */
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -24,129 +20,127 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /**
- * The few browser globals the in-page callbacks use. tsconfig.tests.json is a Node program
- * without the DOM lib, so these callbacks read `globalThis` through this narrow type.
+ * Chromium reports every 4xx answer to a fetch as a console error. The pages below
+ * meet exactly these on purpose (no session yet, a wrong password); anything else is a problem.
  */
-interface InPage {
-  document: {
-    activeElement: { tagName: string; getAttribute(name: string): string | null } | null;
-    documentElement: { scrollWidth: number; clientWidth: number };
-  };
-  getComputedStyle(element: unknown): { outlineStyle: string; outlineWidth: string };
+function unexpected(problems: string[]): string[] {
+  return problems.filter(
+    (p) => !/Failed to load resource: the server responded with a status of 401/.test(p),
+  );
 }
 
-describe('dashboard in Chromium, served by Waymark', () => {
-  // Started lazily and shared by the tests, so that a missing build or browser fails every
-  // test with its descriptive error (a failing beforeAll would report the tests as skipped).
-  let serving: Promise<Site> | undefined;
-  let launching: Promise<BrowserSession> | undefined;
+describe('the dashboard in Chromium, served by Waymark', () => {
+  let database: TestDatabase;
+  let url: string;
+  let close: () => Promise<void>;
+  let browser: BrowserSession;
 
-  /** The real server on loopback, over a fresh SQLite file, serving the built dashboard. */
-  async function serveDist(): Promise<Site> {
+  beforeAll(async () => {
     if (!existsSync(join(webDist, 'index.html'))) {
       throw new Error(
         `${webDist}index.html is missing: run \`npm run build -w @waymark/web\` before the e2e tests.`,
       );
     }
-    const database = await createTestDatabase('sqlite');
+    database = await createTestDatabase('sqlite');
     const app = await buildServer({ database, logLevel: 'silent', webRoot: webDist });
-    const url = await app.listen({ port: 0, host: '127.0.0.1' });
-    return {
-      url,
-      close: async () => {
-        await app.close();
-        await database.drop();
-      },
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
+    close = async () => {
+      await app.close();
+      await database.drop();
     };
-  }
-
-  /** Opens `/` in a fresh browser context and waits for the app to render its h1. */
-  async function openHome(options?: Parameters<BrowserSession['newPage']>[0]) {
-    serving ??= serveDist();
-    launching ??= launchBrowser();
-    const [site, session] = await Promise.all([serving, launching]);
-    const tracked = await session.newPage(options);
-    const response = await tracked.page.goto(`${site.url}/`, { waitUntil: 'load' });
-    await tracked.page.getByRole('heading', { level: 1 }).waitFor();
-    return { ...tracked, response };
-  }
-
+    browser = await launchBrowser();
+  });
   afterAll(async () => {
-    const ignore = () => undefined;
-    await launching?.then((session) => session.close(), ignore);
-    await serving?.then((site) => site.close(), ignore);
+    await browser?.close();
+    await close?.();
   });
 
-  it('renders the placeholder with a title, one main landmark, an h1 and the API links', async () => {
-    const { page, problems, response } = await openHome();
+  async function open(
+    path: string,
+    options?: Parameters<BrowserSession['newPage']>[0],
+  ): Promise<TrackedPage> {
+    const tracked = await browser.newPage(options);
+    const response = await tracked.page.goto(`${url}${path}`, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
-    // Served with a strict policy: an inline script or style would show up in `problems`.
+    // Every page is served with a strict policy: an inline script or style would show up in `problems`.
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    return tracked;
+  }
 
-    expect(await page.title()).toBe('Waymark');
+  it('sets up a fresh install from the one-time link, then signs out and in again', async () => {
+    const token = await createAuthService({
+      db: database.db,
+      clock: systemClock,
+    }).createSetupToken();
+    const { page, problems } = await open(`/setup?token=${token}`);
+    expect(await page.title()).toContain('Waymark');
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    expect(await page.getByRole('main').count()).toBe(1);
 
-    const main = page.getByRole('main');
-    expect(await main.count()).toBe(1);
-    const h1 = main.getByRole('heading', { level: 1 });
-    await h1.waitFor();
-    expect(await page.getByRole('heading', { level: 1 }).count()).toBe(1);
-    expect((await h1.textContent())?.trim()).toBe('Waymark');
+    await page.getByLabel('Workspace name').fill('Acme Customer Success');
+    await page.getByLabel('Your name').fill(ADMIN.name);
+    await page.getByLabel('Your email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await screenshot(page, 'setup');
+    await page.getByRole('button', { name: /set up/i }).click();
 
-    expect(await main.textContent()).toContain(
-      'Customer onboarding milestones, tracked from product usage and verified by your customers.',
+    await page.getByText('Signed in as').waitFor();
+    expect(await page.getByRole('main').textContent()).toContain(
+      `Signed in as ${ADMIN.name} (admin) in Acme Customer Success`,
     );
-    expect(await main.getByRole('heading', { level: 2 }).textContent()).toMatch(/arrives soon/);
-    expect(await main.locator('a[href="/api/docs"]').count()).toBe(1);
-    expect(await main.locator('a[href="/healthz"]').count()).toBe(1);
-    expect(await main.getByRole('link', { name: 'API reference' }).getAttribute('href')).toBe(
-      '/api/docs',
-    );
+    expect(new URL(page.url()).search).not.toContain('token');
+    await screenshot(page, 'home');
 
-    const health = await page.request.get(new URL('/healthz', page.url()).toString());
-    expect(await health.json()).toMatchObject({ status: 'ok' });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await page.getByText('You have signed out').waitFor();
 
-    await screenshot(page, 'dashboard-light');
-    expect(problems).toEqual([]);
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill('not the passphrase');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/email or password is wrong/i);
+    await screenshot(page, 'login-failed');
+
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Signed in as').waitFor();
+    expect(unexpected(problems)).toEqual([]);
   });
 
-  it('moves keyboard focus to the first link on Tab, with a visible focus ring', async () => {
-    const { page, problems } = await openHome();
-
+  it('sends a visitor without a session to the sign-in page, keyboard first', async () => {
+    const { page, problems } = await open('/');
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('Email').waitFor();
+    // Every field is reachable by keyboard, in order, and shows where focus is.
+    await page.getByLabel('Email').focus();
     await page.keyboard.press('Tab');
     const focused = await page.evaluate(() => {
-      const { document, getComputedStyle } = globalThis as unknown as InPage;
-      const el = document.activeElement;
-      if (el?.tagName !== 'A' || !el) return null;
-      const style = getComputedStyle(el);
-      return {
-        href: el.getAttribute('href'),
-        outlineStyle: style.outlineStyle,
-        outlineWidth: style.outlineWidth,
-      };
+      const el = (globalThis as unknown as { document: { activeElement: { id: string } | null } })
+        .document.activeElement;
+      return el?.id ?? null;
     });
-    expect(focused).not.toBeNull();
-    expect(focused?.href).toBe('/api/docs');
-    expect(focused?.outlineStyle).not.toBe('none');
-    expect(focused?.outlineWidth).not.toBe('0px');
-
-    await screenshot(page, 'dashboard-focus');
-    expect(problems).toEqual([]);
+    expect(focused).toBe(await page.getByLabel('Password').getAttribute('id'));
+    expect(unexpected(problems)).toEqual([]);
   });
 
   it('fits a phone-sized screen in dark mode', async () => {
-    const { page, problems } = await openHome({
+    const { page, problems } = await open('/login', {
       viewport: { width: 360, height: 740 },
       colorScheme: 'dark',
     });
-
+    await page.getByLabel('Email').waitFor();
     const overflow = await page.evaluate(() => {
-      const { documentElement } = (globalThis as unknown as InPage).document;
+      const { documentElement } = (
+        globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number } };
+        }
+      ).document;
       return documentElement.scrollWidth - documentElement.clientWidth;
     });
     expect(overflow).toBeLessThanOrEqual(0);
-
-    await screenshot(page, 'dashboard-phone-dark');
-    expect(problems).toEqual([]);
+    await screenshot(page, 'login-phone-dark');
+    expect(unexpected(problems)).toEqual([]);
   });
 });
