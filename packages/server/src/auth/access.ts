@@ -42,9 +42,15 @@ export function principalOf(request: FastifyRequest): Principal {
 /** The one place where access is decided: authentication, role, key kind, CSRF. */
 export const accessControl = fp<{ db: Db; clock: Clock }>(
   async (app: FastifyInstance, { db, clock }) => {
+    const rules = new Map<string, Access>();
+    app.decorate('accessRules', rules);
     app.addHook('onRoute', (route) => {
-      if (route.url.startsWith('/api/v1/') && route.config?.access === undefined) {
+      if (!route.url.startsWith('/api/v1/')) return;
+      const access = route.config?.access;
+      if (access === undefined)
         throw new Error(`${route.method} ${route.url} declares no access rule`);
+      for (const method of [route.method].flat()) {
+        if (method !== 'HEAD') rules.set(`${method} ${route.url}`, access);
       }
     });
 
