@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEngines } from '../testing/engines.js';
+import { makeAccount } from '../testing/factories.js';
+import {
+  type Credentials,
+  call,
+  type Member,
+  newWorkspace,
+  signedInMember,
+  startTestServer,
+  type TestServer,
+} from '../testing/test-server.js';
+
+/**
+ * A body for every route that takes one: a change a second workspace might try on
+ * the first one's data. A new route without an entry fails the walk, on purpose.
+ */
+function sampleBody(route: string, a: { externalId: string }): unknown {
+  const bodies: Record<string, unknown> = {
+    'POST /api/v1/auth/logout': undefined,
+    'PATCH /api/v1/users/{userId}': { role: 'viewer', active: false },
+    'POST /api/v1/invitations': { email: 'newcomer@b.example', role: 'csm' },
+    'POST /api/v1/api-keys': { kind: 'secret', name: 'b key', role: 'viewer' },
+    'DELETE /api/v1/api-keys/{keyId}': undefined,
+    'PATCH /api/v1/workspace': { name: 'B, renamed' },
+    'POST /api/v1/accounts': {
+      externalId: a.externalId,
+      name: 'Same external id, other workspace',
+    },
+    'PATCH /api/v1/accounts/{accountId}': { name: 'hijacked', traits: { owned: 'by B' } },
+  };
+  if (!(route in bodies))
+    throw new Error(`add a sample body for ${route} to the cross-workspace walk`);
+  return bodies[route];
+}
+
+describe.each(testEngines())('workspaces are sealed from each other [%s]', (engine) => {
+  let server: TestServer;
+  let adminA: Member;
+  let csmA: Member;
+  let adminB: Member;
+  let keyB: Credentials;
+  const a = {
+    accountId: '',
+    externalId: 'org_alpha_7f3',
+    accountName: 'Alpha Secret Corp',
+    keyId: '',
+    keyPrefix: '',
+    workspaceId: '',
+    workspaceName: 'Alpha Workspace',
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer(engine);
+    const wsA = await newWorkspace(server);
+    await server.database.db
+      .updateTable('workspaces')
+      .set({ name: a.workspaceName })
+      .where('id', '=', wsA.id)
+      .execute();
+    a.workspaceId = wsA.id;
+    adminA = await signedInMember(server, wsA, 'admin');
+    csmA = await signedInMember(server, wsA, 'csm');
+    const account = await makeAccount(server.database.db, wsA.id, {
+      externalId: a.externalId,
+      name: a.accountName,
+      traits: { plan: 'alpha-enterprise' },
+    });
+    a.accountId = account.id;
+    const key = await call(server, 'POST', '/api/v1/api-keys', {
+      as: adminA,
+      body: { kind: 'secret', name: 'alpha integration', role: 'admin' },
+    });
+    a.keyId = key.json.id;
+    a.keyPrefix = key.json.prefix;
+    await call(server, 'POST', '/api/v1/invitations', {
+      as: adminA,
+      body: { email: 'alpha-invitee@a.example', role: 'manager' },
+    });
+
+    const wsB = await newWorkspace(server);
+    adminB = await signedInMember(server, wsB, 'admin');
+    const created = await call(server, 'POST', '/api/v1/api-keys', {
+      as: adminB,
+      body: { kind: 'secret', name: 'b admin', role: 'admin' },
+    });
+    keyB = { bearer: created.json.token };
+  });
+  afterAll(async () => server.close());
+
+  it('walks every route of the OpenAPI document as workspace B, and never reaches A', async () => {
+    const doc = (await call(server, 'GET', '/api/openapi.json')).json as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const secretsOfA = [
+      a.accountId,
+      a.externalId,
+      a.accountName,
+      'alpha-enterprise',
+      a.keyId,
+      a.keyPrefix,
+      a.workspaceId,
+      a.workspaceName,
+      adminA.email,
+      csmA.email,
+      csmA.userId,
+      adminA.userId,
+      'alpha-invitee',
+    ];
+    const routes = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith('/api/v1/'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+      .filter(
+        (route) => server.app.accessRules.get(route.replace(/\{(\w+)\}/g, ':$1')) !== 'public',
+      )
+      .sort((x, y) => Number(x.includes('logout')) - Number(y.includes('logout')));
+    expect(routes.length).toBeGreaterThan(10);
+
+    const sentByB: string[] = [];
+    for (const route of routes) {
+      const [method, path] = route.split(' ') as [string, string];
+      const url = path
+        .replace('{accountId}', a.accountId)
+        .replace('{userId}', csmA.userId)
+        .replace('{keyId}', a.keyId);
+      const body = method === 'GET' ? undefined : sampleBody(route, a);
+      for (const [via, as] of [
+        ['session', adminB],
+        ['key', keyB],
+      ] as const) {
+        const res = await call(server, method, url, { as, ...(body !== undefined && { body }) });
+        const label = `${route} by B's ${via} → ${res.status}`;
+        if (path.includes('{')) expect(res.status, label).toBe(404);
+        // An external id taken in A is free in B: a conflict would tell B that A has it.
+        if (route === 'POST /api/v1/accounts' && via === 'session')
+          expect(res.status, label).toBe(201);
+        expect(res.status, label).toBeLessThan(500);
+        // What B itself sent may come back (a problem's `instance`, B's own account made with
+        // the same external id); anything else of A must not appear.
+        sentByB.push(url, JSON.stringify(body ?? ''));
+        for (const secret of secretsOfA.filter((s) => !sentByB.some((sent) => sent.includes(s)))) {
+          expect(res.text, `${label} leaked ${secret}`).not.toContain(secret);
+        }
+      }
+    }
+  });
+
+  it('leaves all of A as it was', async () => {
+    const account = await call(server, 'GET', `/api/v1/accounts/${a.accountId}`, { as: adminA });
+    expect(account.json).toMatchObject({
+      name: a.accountName,
+      traits: { plan: 'alpha-enterprise' },
+    });
+    const csm = await call(server, 'GET', `/api/v1/users/${csmA.userId}`, { as: adminA });
+    expect(csm.json).toMatchObject({ role: 'csm', active: true });
+    const keys = await call(server, 'GET', '/api/v1/api-keys', { as: adminA });
+    expect(keys.json.apiKeys.find((k: { id: string }) => k.id === a.keyId).revokedAt).toBeNull();
+    const ws = await call(server, 'GET', '/api/v1/workspace', { as: adminA });
+    expect(ws.json.name).toBe(a.workspaceName);
+    const trail = await call(server, 'GET', '/api/v1/audit-events?limit=500', { as: adminA });
+    const actors = new Set(trail.json.events.map((e: { actor: { id: string } }) => e.actor.id));
+    expect(actors.has(adminB.userId)).toBe(false);
+  });
+});
