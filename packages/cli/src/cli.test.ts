@@ -80,11 +80,128 @@ describe.each(testEngines())('waymark on %s', (engine) => {
   let database: TestDatabase | undefined;
   let server: ChildProcess | undefined;
   afterEach(async () => {
-    if (server && server.exitCode === null) {
+    if (server && server.exitCode === null && server.signalCode === null) {
       server.kill('SIGKILL');
       await once(server, 'exit');
     }
     await database?.drop();
+  });
+
+  /** Starts `waymark serve` on a free port and resolves with its URL and what it said. */
+  async function serve(env: Record<string, string | undefined>) {
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
+      env: baseEnv({ ...env, HOST: '127.0.0.1' }),
+    });
+    server = child;
+    const output = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d: Buffer) => {
+      output.stdout += d;
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        output.stderr += d;
+        const match = /✓ listening on (http:\/\/\S+)/.exec(output.stderr);
+        // on an empty database, the first-start line follows the listening line
+        if (match?.[1] && /✓ (no admin yet|created the first admin)/.test(output.stderr))
+          resolve(match[1]);
+      });
+      child.once('exit', (code) =>
+        reject(new Error(`serve exited with ${code}: ${output.stderr}`)),
+      );
+    });
+    return { child, url, output };
+  }
+
+  it('on an empty database prints a one-time set-up link that works once', async () => {
+    database = await createTestDatabase(engine, { migrate: false });
+    const { url, output } = await serve(database.env);
+    const link = /✓ no admin yet: open (\S+) within 24 hours/.exec(output.stderr)?.[1];
+    expect(link).toMatch(/\/setup\?token=wm_setup_/);
+    expect(output.stdout).not.toContain(new URL(link ?? 'http://x').searchParams.get('token'));
+    const token = new URL(link ?? '').searchParams.get('token');
+    const body = {
+      token,
+      workspaceName: 'Acme',
+      timeZone: 'Europe/Berlin',
+      name: 'Ada',
+      email: 'ada@example.com',
+      password: 'twelve chars ok',
+    };
+    const post = () =>
+      fetch(`${url}/api/v1/setup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const first = await post();
+    expect(first.status).toBe(201);
+    expect(await first.json()).toMatchObject({
+      user: { email: 'ada@example.com', role: 'admin' },
+      workspace: { name: 'Acme' },
+    });
+    expect((await post()).status).toBe(401);
+  });
+
+  it('creates the first admin from WAYMARK_ADMIN_EMAIL and WAYMARK_ADMIN_PASSWORD, with no default password anywhere', async () => {
+    database = await createTestDatabase(engine, { migrate: false });
+    const { url, output } = await serve({
+      ...database.env,
+      WAYMARK_ADMIN_EMAIL: 'ops@example.com',
+      WAYMARK_ADMIN_PASSWORD: 'from-the-environment',
+    });
+    expect(output.stderr).toContain('✓ created the first admin, ops@example.com');
+    expect(output.stdout + output.stderr).not.toContain('from-the-environment');
+    const login = (password: string) =>
+      fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'ops@example.com', password }),
+      });
+    expect((await login('from-the-environment')).status).toBe(200);
+    for (const guess of ['admin', 'password', 'waymark', 'changeme'])
+      expect((await login(guess)).status).toBe(401);
+  });
+
+  it('admin create takes the password on standard input', async () => {
+    database = await createTestDatabase(engine, { migrate: false });
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'admin',
+        'create',
+        '--email',
+        'cli@example.com',
+        '--name',
+        'Cli Admin',
+        '--workspace-name',
+        'From CLI',
+      ],
+      {
+        env: baseEnv(database.env),
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.stdin.end('a password from stdin\n');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(stderr).toMatch(
+      /✓ created workspace “From CLI” \(from-cli-[0-9a-f]{6}\) and its admin cli@example.com/,
+    );
+    expect(code).toBe(0);
+    const again = await run(
+      ['admin', 'create', '--email', 'second@example.com', '--name', 'Second'],
+      { ...database.env, WAYMARK_ADMIN_PASSWORD: 'another long one' },
+    );
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('a workspace exists already: name it with --workspace <slug>');
+    const short = await run(['admin', 'create', '--email', 'x@example.com', '--name', 'X'], {
+      ...database.env,
+      WAYMARK_ADMIN_PASSWORD: 'short',
+    });
+    expect(short.stderr).toContain('password: use at least 12 characters');
   });
 
   it('migrate applies the schema once, and --status tells', async () => {

@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { systemClock } from './auth/clock.js';
 import { prepareFirstStart } from './auth/first-start.js';
-import type { Config } from './config/config.js';
+import { assertFirstAdminPair, type Config } from './config/config.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildServer } from './http/app.js';
@@ -26,6 +26,7 @@ export async function startServer(
   config: Config,
   say: PreflightLine = () => {},
 ): Promise<RunningServer> {
+  assertFirstAdminPair(config);
   say(true, `Waymark ${WAYMARK_VERSION} on Node ${process.version}`);
   const database = openDatabase(config);
   try {

@@ -64,3 +64,15 @@ describe('configuration from the environment', () => {
     }
   });
 });
+
+describe('first admin variables', () => {
+  it('must come as a pair for serve', async () => {
+    const { assertFirstAdminPair } = await import('./config.js');
+    expect(() =>
+      assertFirstAdminPair(loadConfig({ WAYMARK_ADMIN_EMAIL: 'a@example.com' })),
+    ).toThrow(
+      /WAYMARK_ADMIN_PASSWORD: set WAYMARK_ADMIN_EMAIL and WAYMARK_ADMIN_PASSWORD together/,
+    );
+    expect(() => assertFirstAdminPair(loadConfig({}))).not.toThrow();
+  });
+});

@@ -62,19 +62,6 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-/** Both admin variables or neither: half a first admin is a mistake worth stopping for. */
-const configRules = configSchema.superRefine((c, ctx) => {
-  if ((c.WAYMARK_ADMIN_EMAIL === undefined) !== (c.WAYMARK_ADMIN_PASSWORD === undefined)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [
-        c.WAYMARK_ADMIN_EMAIL === undefined ? 'WAYMARK_ADMIN_EMAIL' : 'WAYMARK_ADMIN_PASSWORD',
-      ],
-      message: 'set WAYMARK_ADMIN_EMAIL and WAYMARK_ADMIN_PASSWORD together',
-    });
-  }
-});
-
 const SECRET_VARIABLES = new Set(['DATABASE_URL', 'WAYMARK_ADMIN_PASSWORD']);
 
 export class ConfigError extends Error {
@@ -86,7 +73,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment, listing every fault at once with the variable's name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = configRules.safeParse(blankToUndefined(env));
+  const result = configSchema.safeParse(blankToUndefined(env));
   if (result.success) return result.data;
   const faults = result.error.issues.map((issue) => {
     const name = issue.path.join('.');
@@ -116,4 +103,15 @@ export function describeConfig(): Array<{ name: string; description: string }> {
     name,
     description: schema.description ?? '',
   }));
+}
+
+/** `serve` needs both first-admin variables or neither: half a first admin is a mistake. */
+export function assertFirstAdminPair(config: Config): void {
+  const email = config.WAYMARK_ADMIN_EMAIL !== undefined;
+  const password = config.WAYMARK_ADMIN_PASSWORD !== undefined;
+  if (email !== password) {
+    throw new ConfigError([
+      `${email ? 'WAYMARK_ADMIN_PASSWORD' : 'WAYMARK_ADMIN_EMAIL'}: set WAYMARK_ADMIN_EMAIL and WAYMARK_ADMIN_PASSWORD together`,
+    ]);
+  }
 }

@@ -107,6 +107,22 @@ describeEngines('HTTP server', (use, engine) => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
+  it('sends security headers, and no CORS grant to another origin', async () => {
+    const response = await fetch(`${base}/api/v1/accounts`, {
+      headers: { origin: 'https://elsewhere.example' },
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${base}/api/v1/accounts`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('logs requests without secrets from the query string', async () => {
     await fetch(`${base}/healthz?token=s3cr3t-value&page=2`);
     const text = logs.join('');
