@@ -20,21 +20,34 @@ export interface AuthRoutesDeps {
   auth: AuthService;
   /** Sign-in attempts per IP address and minute, before the per-email lockout. */
   signInRateLimit: number;
+  /** Mark the session cookie Secure even when the request reached us over plain HTTP. */
+  secureCookies: boolean;
 }
 
 const problems = { 400: problemSchema, 401: problemSchema, 409: problemSchema, 429: problemSchema };
 
-function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: StartedSession) {
+function setSessionCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  session: StartedSession,
+  secureCookies: boolean,
+) {
   reply.setCookie(SESSION_COOKIE, session.token, {
     path: '/',
     httpOnly: true,
     sameSite: 'lax',
-    secure: request.protocol === 'https',
+    // Behind a TLS-terminating proxy the request itself is plain HTTP: the public URL tells.
+    secure: request.protocol === 'https' || secureCookies,
     expires: new Date(session.expiresAt),
   });
 }
 
-export function authRoutes({ db, auth, signInRateLimit }: AuthRoutesDeps): FastifyPluginAsyncZod {
+export function authRoutes({
+  db,
+  auth,
+  signInRateLimit,
+  secureCookies,
+}: AuthRoutesDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
       '/api/v1/auth/login',
@@ -49,7 +62,7 @@ export function authRoutes({ db, auth, signInRateLimit }: AuthRoutesDeps): Fasti
       },
       async (request, reply) => {
         const session = await auth.signIn(request.body.email, request.body.password);
-        setSessionCookie(request, reply, session);
+        setSessionCookie(request, reply, session, secureCookies);
         return session.signedIn;
       },
     );
@@ -109,7 +122,7 @@ export function authRoutes({ db, auth, signInRateLimit }: AuthRoutesDeps): Fasti
       },
       async (request, reply) => {
         const session = await auth.setUp(request.body);
-        setSessionCookie(request, reply, session);
+        setSessionCookie(request, reply, session, secureCookies);
         return reply.status(201).send(session.signedIn);
       },
     );
@@ -127,7 +140,7 @@ export function authRoutes({ db, auth, signInRateLimit }: AuthRoutesDeps): Fasti
       },
       async (request, reply) => {
         const session = await auth.acceptInvitation(request.body);
-        setSessionCookie(request, reply, session);
+        setSessionCookie(request, reply, session, secureCookies);
         return reply.status(201).send(session.signedIn);
       },
     );

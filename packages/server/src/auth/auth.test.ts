@@ -275,3 +275,18 @@ describe.each(testEngines())('sign-in, sessions and keys [%s]', (engine) => {
     });
   });
 });
+
+describe.each(testEngines())('behind a TLS-terminating proxy [%s]', (engine) => {
+  it('marks the session cookie Secure when the public URL is https', async () => {
+    const server = await startTestServer(engine, { publicUrl: 'https://waymark.example.com' });
+    try {
+      const member = await signedInMember(server, await newWorkspace(server), 'viewer');
+      const login = await call(server, 'POST', '/api/v1/auth/login', {
+        body: { email: member.email, password: PASSWORD },
+      });
+      expect(login.headers.get('set-cookie')).toContain('Secure');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -68,7 +68,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const publicUrl = (origin: string) => options.publicUrl ?? origin;
 
   await app.register(healthRoutes({ database: options.database }));
-  await app.register(authRoutes({ db, auth, signInRateLimit: options.signInRateLimit ?? 30 }));
+  await app.register(
+    authRoutes({
+      db,
+      auth,
+      signInRateLimit: options.signInRateLimit ?? 30,
+      secureCookies: options.publicUrl?.startsWith('https://') ?? false,
+    }),
+  );
   await app.register(usersRoutes({ db, users, publicUrl }));
   await app.register(apiKeysRoutes({ db, clock }));
   await app.register(auditRoutes({ db }));

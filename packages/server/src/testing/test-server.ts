@@ -32,7 +32,7 @@ export interface TestServer {
 /** The real server on a loopback port over a fresh database of the given engine. */
 export async function startTestServer(
   engine: Engine,
-  options: { signInRateLimit?: number } = {},
+  options: { signInRateLimit?: number; publicUrl?: string } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase(engine);
   const clock = manualClock();
@@ -46,6 +46,7 @@ export async function startTestServer(
     logStream,
     webRoot: '/nonexistent',
     signInRateLimit: options.signInRateLimit ?? 10_000,
+    ...(options.publicUrl && { publicUrl: options.publicUrl }),
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
