@@ -6,6 +6,7 @@ import { assertFirstAdminPair, type Config } from './config/config.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildServer } from './http/app.js';
+import { createSmtpMailer } from './mail/mailer.js';
 import { WAYMARK_VERSION } from './version.js';
 
 export interface RunningServer {
@@ -49,6 +50,9 @@ export async function startServer(
     database,
     logLevel: config.LOG_LEVEL,
     ...(config.WAYMARK_PUBLIC_URL && { publicUrl: config.WAYMARK_PUBLIC_URL }),
+    mailer: config.WAYMARK_SMTP_URL
+      ? createSmtpMailer(config.WAYMARK_SMTP_URL, config.WAYMARK_MAIL_FROM)
+      : null,
   });
   try {
     await app.listen({ port: config.PORT, host: config.HOST });

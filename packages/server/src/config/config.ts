@@ -52,6 +52,21 @@ export const configSchema = z.object({
     .min(1)
     .default('My workspace')
     .describe('first start only: the name of the first workspace'),
+  WAYMARK_SMTP_URL: z
+    .string()
+    .regex(
+      /^smtps?:\/\//,
+      'expected an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587',
+    )
+    .optional()
+    .describe(
+      'SMTP server for invitations and notifications; without it, invitation links are shown to the admin only',
+    ),
+  WAYMARK_MAIL_FROM: z
+    .string()
+    .min(3)
+    .default('Waymark <waymark@localhost>')
+    .describe('the From address of Waymark’s emails'),
   WAYMARK_SHUTDOWN_GRACE_MS: z.coerce
     .number()
     .int()
@@ -62,7 +77,7 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'WAYMARK_ADMIN_PASSWORD']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'WAYMARK_ADMIN_PASSWORD', 'WAYMARK_SMTP_URL']);
 
 export class ConfigError extends Error {
   constructor(readonly faults: string[]) {

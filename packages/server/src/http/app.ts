@@ -16,6 +16,7 @@ import { createAuthService } from '../auth/auth.service.js';
 import { type Clock, systemClock } from '../auth/clock.js';
 import type { Database } from '../db/database.js';
 import { healthRoutes } from '../health/health.routes.js';
+import type { Mailer } from '../mail/mailer.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { createUsersService } from '../users/users.service.js';
 import { workspacesRoutes } from '../workspaces/workspaces.routes.js';
@@ -35,6 +36,8 @@ export interface ServerOptions {
   publicUrl?: string;
   /** Sign-in attempts per IP address per minute. */
   signInRateLimit?: number;
+  /** Email delivery; invitations are only shown to the admin without it. */
+  mailer?: Mailer | null;
 }
 
 /** The composition root: every feature registers its own routes over narrow dependencies. */
@@ -48,7 +51,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -76,7 +78,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       secureCookies: options.publicUrl?.startsWith('https://') ?? false,
     }),
   );
-  await app.register(usersRoutes({ db, users, publicUrl }));
+  await app.register(usersRoutes({ db, users, publicUrl, mailer: options.mailer ?? null }));
   await app.register(apiKeysRoutes({ db, clock }));
   await app.register(auditRoutes({ db }));
   await app.register(workspacesRoutes({ db, clock }));

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { hashPassword } from '../auth/passwords.js';
 import type { Engine } from '../db/dialect.js';
 import { buildServer } from '../http/app.js';
+import type { Mailer } from '../mail/mailer.js';
 import { setPasswordHash } from '../users/users.repo.js';
 import type { Workspace } from '../workspaces/workspaces.repo.js';
 import { createTestDatabase, type TestDatabase } from './engines.js';
@@ -32,7 +33,7 @@ export interface TestServer {
 /** The real server on a loopback port over a fresh database of the given engine. */
 export async function startTestServer(
   engine: Engine,
-  options: { signInRateLimit?: number; publicUrl?: string } = {},
+  options: { signInRateLimit?: number; publicUrl?: string; mailer?: Mailer } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase(engine);
   const clock = manualClock();
@@ -47,6 +48,7 @@ export async function startTestServer(
     webRoot: '/nonexistent',
     signInRateLimit: options.signInRateLimit ?? 10_000,
     ...(options.publicUrl && { publicUrl: options.publicUrl }),
+    ...(options.mailer && { mailer: options.mailer }),
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

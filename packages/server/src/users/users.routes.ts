@@ -1,9 +1,13 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { principalOf } from '../auth/access.js';
 import { actorOf } from '../auth/principal.js';
 import type { Db } from '../db/database.js';
 import { HttpProblem, problemSchema } from '../http/problem.js';
+import type { Mailer } from '../mail/mailer.js';
+import { findWorkspace } from '../workspaces/workspaces.repo.js';
+import { invitationEmail } from './invitation-email.js';
 import { findUser, listUsers } from './users.repo.js';
 import {
   invitationSchema,
@@ -19,6 +23,8 @@ export interface UsersRoutesDeps {
   users: ReturnType<typeof createUsersService>;
   /** The dashboard's address for links, from configuration or the request. */
   publicUrl: (requestOrigin: string) => string;
+  /** Sends invitations by email when SMTP is configured. */
+  mailer: Mailer | null;
 }
 
 const problems = {
@@ -29,7 +35,49 @@ const problems = {
   409: problemSchema,
 };
 
-export function usersRoutes({ db, users, publicUrl }: UsersRoutesDeps): FastifyPluginAsyncZod {
+export function usersRoutes({
+  db,
+  users,
+  publicUrl,
+  mailer,
+}: UsersRoutesDeps): FastifyPluginAsyncZod {
+  /**
+   * Sends the invitation; a failed send leaves the invitation valid and says so,
+   * as the admin still holds the link.
+   */
+  async function emailInvitation(
+    request: FastifyRequest,
+    invitation: {
+      workspaceId: string;
+      invitedBy: string;
+      email: string;
+      role: string;
+      expiresAt: string;
+    },
+    link: string,
+  ): Promise<boolean> {
+    if (!mailer) return false;
+    const [inviter, workspace] = await Promise.all([
+      findUser(db, invitation.workspaceId, invitation.invitedBy),
+      findWorkspace(db, invitation.workspaceId),
+    ]);
+    const message = invitationEmail({
+      to: invitation.email,
+      inviterName: inviter?.name ?? 'An admin',
+      workspaceName: workspace?.name ?? 'a workspace',
+      role: invitation.role,
+      link,
+      expiresAt: invitation.expiresAt,
+    });
+    try {
+      await mailer.send(message);
+      return true;
+    } catch (error) {
+      request.log.warn({ err: (error as Error).message }, 'the invitation email could not be sent');
+      return false;
+    }
+  }
+
   return async (app) => {
     app.get(
       '/api/v1/users',
@@ -107,13 +155,16 @@ export function usersRoutes({ db, users, publicUrl }: UsersRoutesDeps): FastifyP
           request.body,
         );
         const origin = `${request.protocol}://${request.host}`;
+        const link = `${publicUrl(origin)}/accept-invite?token=${token}`;
+        const emailed = await emailInvitation(request, invitation, link);
         return reply.status(201).send({
           id: invitation.id,
           email: invitation.email,
           role: invitation.role,
           managerId: invitation.managerId,
           expiresAt: invitation.expiresAt,
-          link: `${publicUrl(origin)}/accept-invite?token=${token}`,
+          link,
+          emailed,
         });
       },
     );

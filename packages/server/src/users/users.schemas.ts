@@ -39,5 +39,6 @@ export const invitationSchema = z.object({
   role: roleSchema,
   managerId: z.string().nullable(),
   expiresAt: z.string(),
-  link: z.string().describe('the one-time link to send to the person; shown only now'),
+  link: z.string().describe('the one-time link for the person; shown only now'),
+  emailed: z.boolean().describe('whether Waymark emailed the link (needs WAYMARK_SMTP_URL)'),
 });
