@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
@@ -101,9 +102,8 @@ describe.each(testEngines())('waymark on %s', (engine) => {
       child.stderr.on('data', (d: Buffer) => {
         output.stderr += d;
         const match = /✓ listening on (http:\/\/\S+)/.exec(output.stderr);
-        // on an empty database, the first-start line follows the listening line
-        if (match?.[1] && /✓ (no admin yet|created the first admin)/.test(output.stderr))
-          resolve(match[1]);
+        // the listening line comes last, after any first-start line
+        if (match?.[1]) resolve(match[1]);
       });
       child.once('exit', (code) =>
         reject(new Error(`serve exited with ${code}: ${output.stderr}`)),
@@ -202,6 +202,45 @@ describe.each(testEngines())('waymark on %s', (engine) => {
       WAYMARK_ADMIN_PASSWORD: 'short',
     });
     expect(short.stderr).toContain('password: use at least 12 characters');
+  });
+
+  it('finishes a request in flight when SIGTERM arrives, then exits 0', async () => {
+    database = await createTestDatabase(engine, { migrate: false });
+    const credentials = {
+      WAYMARK_ADMIN_EMAIL: 'ops@example.com',
+      WAYMARK_ADMIN_PASSWORD: 'from-the-environment',
+    };
+    const { child, url, output } = await serve({ ...database.env, ...credentials });
+    const body = JSON.stringify({ email: 'ops@example.com', password: 'from-the-environment' });
+    const request = http.request(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    const answered = new Promise<number | undefined>((resolve, reject) => {
+      request.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      request.on('error', reject);
+    });
+    // Half the body now; the server logs the request as it arrives.
+    request.write(body.slice(0, 10));
+    await new Promise<void>((resolve) => {
+      const seen = () => output.stdout.includes('"url":"/api/v1/auth/login"') && resolve();
+      child.stdout.on('data', seen);
+      seen();
+    });
+    child.kill('SIGTERM');
+    await new Promise<void>((resolve) => {
+      const seen = () =>
+        output.stdout.includes('stopping: finishing requests in flight') && resolve();
+      child.stdout.on('data', seen);
+      seen();
+    });
+    request.end(body.slice(10));
+    expect(await answered).toBe(200);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
   });
 
   it('migrate applies the schema once, and --status tells', async () => {

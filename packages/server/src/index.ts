@@ -6,6 +6,6 @@ export { type Database, openDatabase } from './db/database.js';
 export { MigrationError, migrateToLatest, migrationStatus } from './db/migrate.js';
 export { buildServer } from './http/app.js';
 export { HttpProblem } from './http/problem.js';
-export { type RunningServer, startServer, stopOnSignals } from './serve.js';
+export { type RunningServer, startServer } from './serve.js';
 export { WAYMARK_VERSION } from './version.js';
 export { countWorkspaces, findWorkspaceBySlug } from './workspaces/workspaces.repo.js';

@@ -20,12 +20,15 @@ export interface RunningServer {
 export type PreflightLine = (ok: boolean, text: string) => void;
 
 /**
- * Opens the database, applies pending migrations and listens, saying each step as
- * a ✓/✗ line so an operator sees at once what failed.
+ * Opens the database, applies pending migrations, prepares the first start and
+ * listens, saying each step as a ✓/✗ line so an operator sees at once what failed.
+ * With `stopOnSignals`, SIGTERM and SIGINT are handled from before the server
+ * listens, so a stop request is never met by Node's default (abrupt) exit.
  */
 export async function startServer(
   config: Config,
   say: PreflightLine = () => {},
+  { stopOnSignals = false }: { stopOnSignals?: boolean } = {},
 ): Promise<RunningServer> {
   assertFirstAdminPair(config);
   say(true, `Waymark ${WAYMARK_VERSION} on Node ${process.version}`);
@@ -54,17 +57,26 @@ export async function startServer(
       ? createSmtpMailer(config.WAYMARK_SMTP_URL, config.WAYMARK_MAIL_FROM)
       : null,
   });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await app.close();
+      await database.close();
+    })();
+    return stopping;
+  };
+  if (stopOnSignals) handleSignals(app, stop, config.WAYMARK_SHUTDOWN_GRACE_MS);
+
   try {
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     say(false, `listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}`);
-    await database.close();
+    await stop();
     throw error;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  say(true, `listening on ${url}`);
 
   const first = await prepareFirstStart(
     database.db,
@@ -76,15 +88,7 @@ export async function startServer(
   // Said on the console for the operator, never written to the logs.
   if (first.kind === 'setup-link')
     say(true, `no admin yet: open ${first.link} within 24 hours to set up Waymark`);
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      await app.close();
-      await database.close();
-    })();
-    return stopping;
-  };
+  say(true, `listening on ${url}`);
   return { app, database, url, stop };
 }
 
@@ -92,11 +96,11 @@ export async function startServer(
  * SIGTERM and SIGINT stop the server gracefully: no new connections, requests in
  * flight finish (up to the grace period), then the process exits.
  */
-export function stopOnSignals(server: RunningServer, graceMs: number): void {
+function handleSignals(app: FastifyInstance, stop: () => Promise<void>, graceMs: number): void {
   closeWithGrace({ delay: graceMs }, async ({ signal, err }) => {
-    if (err) server.app.log.error({ err }, 'stopping after an unexpected error');
-    else server.app.log.info({ signal }, 'stopping: finishing requests in flight');
-    await server.stop();
-    server.app.log.info('stopped');
+    if (err) app.log.error({ err }, 'stopping after an unexpected error');
+    else app.log.info({ signal }, 'stopping: finishing requests in flight');
+    await stop();
+    app.log.info('stopped');
   });
 }

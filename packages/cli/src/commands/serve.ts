@@ -1,4 +1,4 @@
-import { loadConfig, startServer, stopOnSignals } from '@waymark/server';
+import { loadConfig, startServer } from '@waymark/server';
 import { Command, Option } from 'commander';
 import { environmentHelp } from '../environment-help.js';
 import { say } from './say.js';
@@ -15,7 +15,6 @@ export function serveCommand(): Command {
         ...(options.port !== undefined && { PORT: options.port }),
         ...(options.host !== undefined && { HOST: options.host }),
       });
-      const server = await startServer(config, say);
-      stopOnSignals(server, config.WAYMARK_SHUTDOWN_GRACE_MS);
+      await startServer(config, say, { stopOnSignals: true });
     });
 }
