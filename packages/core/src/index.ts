@@ -15,6 +15,7 @@ export {
   type Role,
   roles,
 } from './access/permissions.js';
+export { type Checklist, type ChecklistItem, checklistView } from './checklist/checklist.js';
 export { type CompiledCriteria, compileCriteria } from './criteria/compile-criteria.js';
 export { type CriteriaError, positionAt } from './criteria/criteria-error.js';
 export {

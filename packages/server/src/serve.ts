@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { systemClock } from './auth/clock.js';
 import { prepareFirstStart } from './auth/first-start.js';
 import { assertFirstAdminPair, type Config } from './config/config.js';
+import { loadSecretKey } from './config/secret-key.js';
 import { type Database, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildServer } from './http/app.js';
@@ -53,6 +54,7 @@ export async function startServer(
     database,
     logLevel: config.LOG_LEVEL,
     ...(config.WAYMARK_PUBLIC_URL && { publicUrl: config.WAYMARK_PUBLIC_URL }),
+    serverSecret: loadSecretKey(config).key,
     mailer: config.WAYMARK_SMTP_URL
       ? createSmtpMailer(config.WAYMARK_SMTP_URL, config.WAYMARK_MAIL_FROM)
       : null,

@@ -5,7 +5,7 @@ import { principalOf } from '../auth/access.js';
 import { roleSchema } from '../auth/auth.schemas.js';
 import type { Clock } from '../auth/clock.js';
 import { actorOf } from '../auth/principal.js';
-import { displayPrefix, hashToken, newToken } from '../auth/tokens.js';
+import { displayPrefix, hashToken, identitySecretFor, newToken } from '../auth/tokens.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { HttpProblem, problemSchema } from '../http/problem.js';
@@ -51,7 +51,15 @@ const createBodySchema = z.discriminatedUnion('kind', [
 const present = ({ workspaceId: _w, createdBy: _c, ...key }: ApiKey) => key;
 const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema };
 
-export function apiKeysRoutes({ db, clock }: { db: Db; clock: Clock }): FastifyPluginAsyncZod {
+export function apiKeysRoutes({
+  db,
+  clock,
+  serverSecret,
+}: {
+  db: Db;
+  clock: Clock;
+  serverSecret: string;
+}): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/api/v1/api-keys',
@@ -77,7 +85,15 @@ export function apiKeysRoutes({ db, clock }: { db: Db; clock: Clock }): FastifyP
           summary: 'Create an API key; its secret is in this response only',
           body: createBodySchema,
           response: {
-            201: apiKeySchema.extend({ token: z.string().describe('shown once; store it now') }),
+            201: apiKeySchema.extend({
+              token: z.string().describe('shown once; store it now'),
+              identitySecret: z
+                .string()
+                .optional()
+                .describe(
+                  'publishable keys: the secret your backend signs "<account>:<user>" with; shown once',
+                ),
+            }),
             ...problems,
           },
         },
@@ -111,7 +127,13 @@ export function apiKeysRoutes({ db, clock }: { db: Db; clock: Clock }): FastifyP
             { after: present(key) },
           );
         });
-        return reply.status(201).send({ ...present(key), token });
+        return reply.status(201).send({
+          ...present(key),
+          token,
+          ...(key.kind === 'publishable' && {
+            identitySecret: identitySecretFor(serverSecret, key.id),
+          }),
+        });
       },
     );
 

@@ -83,7 +83,13 @@ describe.each(testEngines())('permission matrix over every route [%s]', (engine)
           ['session', sessions.get(role)],
           ['key', keys.get(role)],
         ] as const) {
-          const allowed = access === 'signedIn' ? via === 'session' : can(role, access.permission);
+          // The checklist answers publishable keys only: neither people nor secret keys.
+          const allowed =
+            access === 'checklist'
+              ? false
+              : access === 'signedIn'
+                ? via === 'session'
+                : can(role, access.permission);
           const res = await call(server, method, withFakeIds(url), {
             as,
             ...(method !== 'GET' && { body: {} }),
@@ -101,8 +107,7 @@ describe.each(testEngines())('permission matrix over every route [%s]', (engine)
   it('is written down in docs/permissions.md, generated from the same table', async () => {
     const byPermission = new Map<string, string[]>();
     for (const [route, access] of rules) {
-      const key =
-        access === 'public' ? 'public' : access === 'signedIn' ? 'signedIn' : access.permission;
+      const key = typeof access === 'string' ? access : access.permission;
       byPermission.set(key, [...(byPermission.get(key) ?? []), route]);
     }
     const mark = (ok: boolean) => (ok ? '✓' : '—');
@@ -122,6 +127,7 @@ describe.each(testEngines())('permission matrix over every route [%s]', (engine)
         (p) =>
           `| \`${p}\` | ${permissionDescriptions[p]} | ${roles.map((r) => mark(can(r, p))).join(' | ')} | ${(byPermission.get(p) ?? []).map((r) => `\`${r}\``).join('<br>') || '(none yet)'} |`,
       ),
+      `| checklist | a publishable key with a verified end-user identity | — | — | — | — | ${(byPermission.get('checklist') ?? []).map((r) => `\`${r}\``).join('<br>')} |`,
       `| signed in | a person with a session, any role | ${roles.map(() => '✓').join(' | ')} | ${(byPermission.get('signedIn') ?? []).map((r) => `\`${r}\``).join('<br>')} |`,
       `| public | anyone | ${roles.map(() => '✓').join(' | ')} | ${(byPermission.get('public') ?? []).map((r) => `\`${r}\``).join('<br>')} |`,
       '',

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Db } from '../db/database.js';
 import { HttpProblem } from '../http/problem.js';
-import { authenticate } from './authenticate.js';
+import { authenticate, authenticateKey } from './authenticate.js';
 import type { Clock } from './clock.js';
 import type { Principal } from './principal.js';
 import { safeEqual } from './tokens.js';
@@ -12,9 +12,10 @@ import { safeEqual } from './tokens.js';
  * What a route requires, declared on every route under /api/v1:
  * - `public`: anyone (sign-in, set-up, invitation acceptance);
  * - `signedIn`: a person with a session, whatever their role (sign-out, who am I);
+ * - `checklist`: a publishable key (as `?key=` or a bearer token), for the in-app checklist;
  * - a permission from core's matrix: a person or a secret API key whose role holds it.
  */
-export type Access = 'public' | 'signedIn' | { permission: Permission };
+export type Access = 'public' | 'signedIn' | 'checklist' | { permission: Permission };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,9 +55,26 @@ export const accessControl = fp<{ db: Db; clock: Clock }>(
       }
     });
 
+    /** Browsers send the publishable key in the query, so the GET needs no CORS preflight. */
+    async function checklistPrincipal(request: FastifyRequest): Promise<Principal> {
+      const fromQuery = (request.query as { key?: unknown }).key;
+      const principal =
+        typeof fromQuery === 'string' && fromQuery
+          ? await authenticateKey(fromQuery, db, clock())
+          : await authenticate(request, db, clock);
+      if (principal.kind !== 'api_key' || principal.keyKind !== 'publishable') {
+        throw forbidden('the in-app checklist is read with a publishable key');
+      }
+      return principal;
+    }
+
     app.addHook('onRequest', async (request) => {
       const access = request.routeOptions.config?.access;
       if (access === undefined || access === 'public') return;
+      if (access === 'checklist') {
+        request.principal = await checklistPrincipal(request);
+        return;
+      }
       const principal = await authenticate(request, db, clock);
 
       if (principal.kind === 'api_key') {

@@ -30,17 +30,7 @@ export async function authenticate(
     if (scheme?.toLowerCase() !== 'bearer' || !token) {
       throw unauthorized('use "Authorization: Bearer <API key>"');
     }
-    const key = await findApiKeyByTokenHash(db, hashToken(token));
-    if (!key) throw unauthorized('the API key is not valid');
-    if (key.revokedAt) throw unauthorized('the API key was revoked');
-    await touchApiKey(db, key.id, now);
-    return {
-      kind: 'api_key',
-      workspaceId: key.workspaceId,
-      keyId: key.id,
-      keyKind: key.kind,
-      role: key.role,
-    };
+    return authenticateKey(token, db, now);
   }
 
   const token = request.cookies[SESSION_COOKIE];
@@ -60,5 +50,20 @@ export async function authenticate(
     role: session.role,
     sessionTokenHash: tokenHash,
     csrfToken: csrfTokenFor(token),
+  };
+}
+
+/** The API key a token belongs to, if it is valid and not revoked. */
+export async function authenticateKey(token: string, db: Db, now: string): Promise<Principal> {
+  const key = await findApiKeyByTokenHash(db, hashToken(token));
+  if (!key) throw unauthorized('the API key is not valid');
+  if (key.revokedAt) throw unauthorized('the API key was revoked');
+  await touchApiKey(db, key.id, now);
+  return {
+    kind: 'api_key',
+    workspaceId: key.workspaceId,
+    keyId: key.id,
+    keyKind: key.kind,
+    role: key.role,
   };
 }

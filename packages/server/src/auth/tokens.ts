@@ -43,3 +43,25 @@ export function safeEqual(a: string, b: string): boolean {
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
 }
+
+/**
+ * The identity-verification secret of a publishable key: derived from the server
+ * secret, so it is never stored, and shown to the admin when the key is made.
+ */
+export function identitySecretFor(serverSecret: string, keyId: string): string {
+  return createHmac('sha256', serverSecret).update(`identity:${keyId}`).digest('hex');
+}
+
+/**
+ * What the customer's backend computes for each page view: HMAC-SHA256 of
+ * `<account external id>:<user id>` with the key's identity secret, in hex.
+ */
+export function identityHash(
+  identitySecret: string,
+  accountExternalId: string,
+  userId: string,
+): string {
+  return createHmac('sha256', identitySecret)
+    .update(`${accountExternalId}:${userId}`)
+    .digest('hex');
+}

@@ -67,6 +67,13 @@ export const configSchema = z.object({
     .min(3)
     .default('Waymark <waymark@localhost>')
     .describe('the From address of Waymark’s emails'),
+  WAYMARK_SECRET_KEY: z
+    .string()
+    .min(32, { message: 'use at least 32 characters, e.g. the output of `openssl rand -hex 32`' })
+    .optional()
+    .describe(
+      'server secret that identity-verification secrets derive from; generated into the data folder when unset (set it when several servers share one database)',
+    ),
   WAYMARK_SHUTDOWN_GRACE_MS: z.coerce
     .number()
     .int()
@@ -77,7 +84,12 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'WAYMARK_ADMIN_PASSWORD', 'WAYMARK_SMTP_URL']);
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'WAYMARK_ADMIN_PASSWORD',
+  'WAYMARK_SMTP_URL',
+  'WAYMARK_SECRET_KEY',
+]);
 
 export class ConfigError extends Error {
   constructor(readonly faults: string[]) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -14,6 +15,7 @@ import { accessControl } from '../auth/access.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import { createAuthService } from '../auth/auth.service.js';
 import { type Clock, systemClock } from '../auth/clock.js';
+import { checklistRoutes } from '../checklist/checklist.routes.js';
 import type { Database } from '../db/database.js';
 import { healthRoutes } from '../health/health.routes.js';
 import type { Mailer } from '../mail/mailer.js';
@@ -38,6 +40,8 @@ export interface ServerOptions {
   signInRateLimit?: number;
   /** Email delivery; invitations are only shown to the admin without it. */
   mailer?: Mailer | null;
+  /** The server secret identity-verification secrets derive from (random per process if unset). */
+  serverSecret?: string;
 }
 
 /** The composition root: every feature registers its own routes over narrow dependencies. */
@@ -68,6 +72,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const auth = createAuthService({ db, clock });
   const users = createUsersService({ db, clock });
   const publicUrl = (origin: string) => options.publicUrl ?? origin;
+  const serverSecret = options.serverSecret ?? randomBytes(32).toString('hex');
 
   await app.register(healthRoutes({ database: options.database }));
   await app.register(
@@ -79,10 +84,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }),
   );
   await app.register(usersRoutes({ db, users, publicUrl, mailer: options.mailer ?? null }));
-  await app.register(apiKeysRoutes({ db, clock }));
+  await app.register(apiKeysRoutes({ db, clock, serverSecret }));
   await app.register(auditRoutes({ db }));
   await app.register(workspacesRoutes({ db, clock }));
   await app.register(accountsRoutes({ db, clock }));
+  await app.register(checklistRoutes({ db, serverSecret }));
 
   const web = await registerWeb(app, options.webRoot ?? defaultWebRoot);
   app.setNotFoundHandler((request, reply) =>
