@@ -47,12 +47,14 @@ export {
   transitiveDependents,
 } from './program/dependency-graph.js';
 export {
+  checkProgramDefinition,
   type DayCounting,
   dayCountingSchema,
   type Milestone,
   milestoneSchema,
   type Phase,
   type Playbook,
+  type ProgramCheck,
   type ProgramDefinition,
   type ProgramDefinitionInput,
   parseProgramDefinition,
@@ -65,6 +67,15 @@ export {
   type VerificationMethod,
   verificationMethodSchema,
 } from './program/program.js';
+export { programJsonSchema } from './program/program-json-schema.js';
+export {
+  checkProgramYaml,
+  formatIssue,
+  type LocatedIssue,
+  type ProgramYamlCheck,
+  parseProgramYaml,
+  serializeProgramYaml,
+} from './program/program-yaml.js';
 export {
   type ProgramIssue,
   type ProgramValidation,

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { milestone, sampleProgramInput } from '../testing/fixtures.js';
-import { parseProgramDefinition, programDefinitionSchema } from './program.js';
+import {
+  checkProgramDefinition,
+  parseProgramDefinition,
+  programDefinitionSchema,
+} from './program.js';
 
 const base = {
   key: 'p',
@@ -69,8 +73,13 @@ describe('parseProgramDefinition', () => {
     if (result.ok) return;
     expect(result.error.map((i) => i.code)).toEqual(['unrecognized_keys', 'unrecognized_keys']);
     const onMilestone = result.error.find((i) => i.path[0] === 'milestones');
-    expect(onMilestone?.path).toEqual(['milestones', 0]);
-    expect(onMilestone?.message).toMatch(/^Milestone "setup": .*target_day/);
+    expect(onMilestone?.path).toEqual(['milestones', 0, 'target_day']);
+    expect(onMilestone?.message).toBe(
+      'Milestone "setup": unknown field "target_day"; did you mean "targetDay"? (fields are written in camelCase)',
+    );
+    expect(result.error.find((i) => i.path[0] === 'colour')?.message).toBe(
+      'unknown field "colour"; the fields here are key, name, description, schedule, phases, milestones',
+    );
   });
 
   it('refuses keys that are not slugs or longer than 64 characters', () => {
@@ -137,7 +146,7 @@ describe('parseProgramDefinition', () => {
         {
           code: 'duplicate_verification',
           path: ['milestones', 0, 'verification'],
-          message: 'Milestone "a": lists a verification method more than once',
+          message: 'Milestone "a": "verification" lists a verification method more than once',
         },
       ],
     });
@@ -193,5 +202,62 @@ describe('parseProgramDefinition', () => {
 
   it('reports a non-object input as a type error at the root', () => {
     expect(codesAndPaths('key: p')).toEqual([{ code: 'invalid_type', path: [] }]);
+  });
+
+  it('words schema problems for authors: the milestone, the field, the fault and the value', () => {
+    const result = parseProgramDefinition({
+      ...base,
+      phases: [{ key: 'all', name: 'All', startDay: 0, endDay: 'ninety' }],
+      milestones: [
+        {
+          ...milestone('kickoff', 1),
+          targetDay: 'five',
+          verification: ['robot'],
+          tasks: [{ title: 'Call' }],
+        },
+        { ...milestone('b', 1), targetDay: -1, firstValue: 'yes', dependsOn: 'kickoff' },
+        { title: 'No key', phase: 'all', targetDay: 2.5 },
+      ],
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.map((issue) => issue.message)).toEqual([
+      'Phase "all": "endDay" must be a whole number, but is the text "ninety"',
+      'Milestone "kickoff": "targetDay" must be a whole number, but is the text "five"',
+      'Milestone "kickoff": "verification[0]" must be one of "auto", "csm", "client", but is the text "robot"',
+      'Milestone "kickoff": "tasks[0]" is missing the required field "owner"',
+      'Milestone "b": "targetDay" must be at least 0, but is -1',
+      'Milestone "b": "dependsOn" must be a list, but is the text "kickoff"',
+      'Milestone "b": "firstValue" must be true or false, but is the text "yes"',
+      '"milestones[2]" is missing the required field "key"',
+      '"milestones[2].targetDay" must be a whole number, but is the number 2.5',
+    ]);
+  });
+
+  it('names the field of our own predicates: empty text, too few items', () => {
+    const result = parseProgramDefinition({ key: 'p', name: ' ', phases: [], milestones: [] });
+    expect(result.ok ? [] : result.error.map((issue) => issue.message)).toEqual([
+      '"name" must not be empty',
+      '"phases" needs at least one phase',
+      '"milestones" needs at least one milestone',
+    ]);
+  });
+});
+
+describe('checkProgramDefinition', () => {
+  it('returns the program with the warnings that do not refuse it', () => {
+    const check = checkProgramDefinition({
+      ...base,
+      milestones: [milestone('a', 10), milestone('b', 5, ['a'])],
+    });
+    expect(check.errors).toEqual([]);
+    expect(check.program?.milestones).toHaveLength(2);
+    expect(check.warnings.map((w) => w.code)).toEqual(['due_before_dependency']);
+  });
+
+  it('has no program when there is an error', () => {
+    const check = checkProgramDefinition({ ...base, milestones: [milestone('a', 1, ['a'])] });
+    expect(check.program).toBeNull();
+    expect(check.errors.map((e) => e.code)).toEqual(['self_dependency']);
   });
 });

@@ -150,4 +150,49 @@ describe('validateProgram', () => {
     ]);
     expect(result.warnings.map((w) => w.code)).toEqual(['due_before_dependency']);
   });
+
+  it('compiles every criterion and reports each fault with its place in the expression', () => {
+    const { errors } = validateProgram(
+      program([
+        milestone('synced', 1, [], {
+          verification: ['auto'],
+          criteria: 'event_count("Contact Synced") >= 100',
+        }),
+        milestone('active', 2, [], {
+          verification: ['auto', 'client'],
+          criteria: 'event_count("Login") >= 1 &&\n  active_users("7 days") >= 5',
+        }),
+        milestone('broken', 3, [], { verification: ['auto'], criteria: 'event_count("x") >=' }),
+      ]),
+    );
+    expect(errors).toEqual([
+      {
+        code: 'invalid_criteria',
+        path: ['milestones', 1, 'criteria'],
+        message:
+          'Milestone "active": criteria: found no matching overload for \'active_users(string)\'; active_users takes active_users(google.protobuf.Duration)',
+        position: { line: 2, column: 3 },
+      },
+      {
+        code: 'invalid_criteria',
+        path: ['milestones', 2, 'criteria'],
+        message: 'Milestone "broken": criteria: unexpected end of the criterion',
+        position: { line: 1, column: 20 },
+      },
+    ]);
+  });
+
+  it('refuses criteria that are not true or false', () => {
+    const { errors } = validateProgram(
+      program([
+        milestone('count', 1, [], { verification: ['auto'], criteria: 'event_count("x")' }),
+      ]),
+    );
+    expect(errors.map((e) => [e.code, e.position])).toEqual([
+      ['invalid_criteria', { line: 1, column: 1 }],
+    ]);
+    expect(errors[0]?.message).toMatch(
+      /^Milestone "count": criteria: a criterion must be true or false/,
+    );
+  });
 });

@@ -1,3 +1,4 @@
+import { compileCriteria } from '../criteria/compile-criteria.js';
 import { findDependencyCycles } from './dependency-graph.js';
 import type { ProgramDefinition } from './program.js';
 
@@ -6,6 +7,11 @@ export interface ProgramIssue {
   code: string;
   path: (string | number)[];
   message: string;
+  /**
+   * Where inside the text at `path` the fault is, when that text is an expression: 1-based line
+   * and column (UTF-16 code units) of an `invalid_criteria` fault inside the milestone's criteria.
+   */
+  position?: { line: number; column: number };
 }
 
 export interface ProgramValidation {
@@ -17,7 +23,7 @@ const quote = (key: string): string => `"${key}"`;
 
 /**
  * Checks what the schema cannot: keys are unique, references resolve, dependencies form a DAG,
- * target days fall within their phase. Every problem is reported, not just the first, so an
+ * target days fall within their phase, criteria parse and type-check. Every problem is reported, not just the first, so an
  * author can fix a definition in one pass.
  */
 export function validateProgram(program: ProgramDefinition): ProgramValidation {
@@ -94,6 +100,20 @@ export function validateProgram(program: ProgramDefinition): ProgramValidation {
         });
       }
     });
+  });
+
+  program.milestones.forEach((milestone, index) => {
+    if (milestone.criteria === undefined) return;
+    const compiled = compileCriteria(milestone.criteria);
+    if (compiled.ok) return;
+    for (const fault of compiled.error) {
+      errors.push({
+        code: 'invalid_criteria',
+        path: ['milestones', index, 'criteria'],
+        message: `Milestone ${quote(milestone.key)}: criteria: ${fault.message}`,
+        position: { line: fault.line, column: fault.column },
+      });
+    }
   });
 
   const firstIndex = new Map<string, number>();

@@ -93,7 +93,7 @@ export function createAuthService({ db, clock }: AuthDeps) {
 
       const found = await findCredentialsByEmail(db, email);
       const valid = await verifyPassword(password, found?.passwordHash ?? (await decoyHash()));
-      if (!found || !found.passwordHash || !valid || !found.user.active) {
+      if (!found?.passwordHash || !valid || !found.user.active) {
         const state = recordFailure(await findLoginFailures(db, email), now);
         await saveLoginFailures(db, email, state);
         if (state.lockedUntil) throw lockedProblem(state.lockedUntil, now);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -10,10 +11,27 @@ import {
   SqliteDriver,
 } from 'kysely';
 
+const require = createRequire(import.meta.url);
+
+/**
+ * better-sqlite3 12 wraps its objects in Node's ObjectWrap, which on Node 24 aborts
+ * the process when a collected statement is finalized; 13 is built on Node-API 10,
+ * which Node 20 lacks (it segfaults there). Both are installed; each Node gets the
+ * one that works on it (docs/decisions/0003-sqlite-driver-per-node-version.md).
+ */
+export function sqliteDriver(nodeVersion: string = process.versions.node): {
+  Database: typeof SQLite;
+  package: 'better-sqlite3' | 'better-sqlite3-napi';
+} {
+  const major = Number(nodeVersion.split('.')[0]);
+  const name = major >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3';
+  return { Database: require(name) as typeof SQLite, package: name };
+}
+
 /** Opens the SQLite file with the settings Waymark relies on, in one place. */
 export function openSqliteFile(file: string): SQLite.Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const db = new SQLite(file);
+  const db = new (sqliteDriver().Database)(file);
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode keeps every committed transaction across a process crash;
   // only a power loss can take the last commits back.
