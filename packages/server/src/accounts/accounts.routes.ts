@@ -7,7 +7,7 @@ import type { Clock } from '../auth/clock.js';
 import { actorOf } from '../auth/principal.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
-import { HttpProblem, problemSchema } from '../http/problem.js';
+import { HttpProblem, invalidField, notFound, problemSchema } from '../http/problem.js';
 import { findUser } from '../users/users.repo.js';
 import {
   type Account,
@@ -74,8 +74,7 @@ const problems = {
   409: problemSchema,
 };
 const present = ({ workspaceId: _w, ...account }: Account) => account;
-const notFound = () =>
-  new HttpProblem(404, 'not-found', 'Not found', 'no such account in this workspace');
+const accountNotFound = () => notFound('account in this workspace');
 
 const encodeCursor = (a: Account) =>
   Buffer.from(JSON.stringify({ name: a.name, id: a.id })).toString('base64url');
@@ -88,29 +87,13 @@ function decodeCursor(cursor: string): { name: string; id: string } {
     if (typeof value.name === 'string' && typeof value.id === 'string')
       return { name: value.name, id: value.id };
   } catch {}
-  throw new HttpProblem(
-    400,
-    'validation',
-    'The request is invalid',
-    'querystring.cursor: not a cursor from this API',
-    {
-      errors: [{ field: 'querystring.cursor', message: 'not a cursor from this API' }],
-    },
-  );
+  throw invalidField('querystring.cursor', 'not a cursor from this API');
 }
 
 export function accountsRoutes({ db, clock }: { db: Db; clock: Clock }): FastifyPluginAsyncZod {
   async function assertOwner(workspaceId: string, ownerUserId: string | null | undefined) {
     if (ownerUserId && !(await findUser(db, workspaceId, ownerUserId))) {
-      throw new HttpProblem(
-        400,
-        'validation',
-        'The request is invalid',
-        'body.ownerUserId: no such person in this workspace',
-        {
-          errors: [{ field: 'body.ownerUserId', message: 'no such person in this workspace' }],
-        },
-      );
+      throw invalidField('body.ownerUserId', 'no such person in this workspace');
     }
   }
 
@@ -207,7 +190,7 @@ export function accountsRoutes({ db, clock }: { db: Db; clock: Clock }): Fastify
           principalOf(request).workspaceId,
           request.params.accountId,
         );
-        if (!account) throw notFound();
+        if (!account) throw accountNotFound();
         return present(account);
       },
     );
@@ -230,10 +213,10 @@ export function accountsRoutes({ db, clock }: { db: Db; clock: Clock }): Fastify
         await assertOwner(principal.workspaceId, request.body.ownerUserId);
         return db.transaction().execute(async (trx) => {
           const before = await findAccount(trx, principal.workspaceId, request.params.accountId);
-          if (!before) throw notFound();
+          if (!before) throw accountNotFound();
           await updateAccount(trx, principal.workspaceId, before.id, request.body, now);
           const after = await findAccount(trx, principal.workspaceId, before.id);
-          if (!after) throw notFound();
+          if (!after) throw accountNotFound();
           await recordAudit(
             trx,
             principal.workspaceId,

@@ -8,7 +8,7 @@ import { actorOf } from '../auth/principal.js';
 import { displayPrefix, hashToken, identitySecretFor, newToken } from '../auth/tokens.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
-import { HttpProblem, problemSchema } from '../http/problem.js';
+import { notFound, problemSchema } from '../http/problem.js';
 import {
   type ApiKey,
   findApiKey,
@@ -152,8 +152,7 @@ export function apiKeysRoutes({
         const principal = principalOf(request);
         const now = clock();
         const before = await findApiKey(db, principal.workspaceId, request.params.keyId);
-        if (!before)
-          throw new HttpProblem(404, 'not-found', 'Not found', 'no such API key in this workspace');
+        if (!before) throw notFound('API key in this workspace');
         await db.transaction().execute(async (trx) => {
           if (await revokeApiKey(trx, principal.workspaceId, before.id, now)) {
             await recordAudit(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lockedUntil, recordFailure } from '@waymark/core';
+import { type Actor, lockedUntil, recordFailure } from '@waymark/core';
 import { recordAudit } from '../audit/record-audit.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
@@ -140,14 +140,6 @@ export function createAuthService({ db, clock }: AuthDeps) {
       const now = clock();
       const passwordHash = await hashPassword(input.password);
       return db.transaction().execute(async (trx) => {
-        if (await findCredentialsByEmail(trx, input.email)) {
-          throw new HttpProblem(
-            409,
-            'email-taken',
-            'Email already in use',
-            `${input.email} already has a sign-in`,
-          );
-        }
         const workspace: Workspace = {
           id: newId(),
           slug: slugOf(input.workspaceName),
@@ -158,38 +150,23 @@ export function createAuthService({ db, clock }: AuthDeps) {
           updatedAt: now,
         };
         await insertWorkspace(trx, workspace);
-        const user: User = {
-          id: newId(),
-          workspaceId: workspace.id,
-          email: input.email.toLowerCase(),
-          name: input.name,
-          role: 'admin',
-          managerId: null,
-          active: true,
-          createdAt: now,
-          updatedAt: now,
-        };
-        await insertUser(trx, user);
-        await setPasswordHash(trx, user.id, passwordHash, now);
-        const system = { type: 'system' as const, id: null };
         await recordAudit(
           trx,
           workspace.id,
           now,
-          system,
+          SYSTEM,
           'workspace.created',
           { type: 'workspace', id: workspace.id },
           { after: workspace },
         );
-        await recordAudit(
-          trx,
-          workspace.id,
-          now,
-          system,
-          'user.created',
-          { type: 'user', id: user.id },
-          { after: user },
-        );
+        const person = {
+          workspaceId: workspace.id,
+          email: input.email,
+          name: input.name,
+          role: 'admin' as const,
+          managerId: null,
+        };
+        const user = await addPerson(trx, now, person, passwordHash, SYSTEM);
         return { workspace, user };
       });
     },
@@ -201,42 +178,16 @@ export function createAuthService({ db, clock }: AuthDeps) {
     ): Promise<User> {
       const now = clock();
       const passwordHash = await hashPassword(input.password);
-      return db.transaction().execute(async (trx) => {
-        if (await findCredentialsByEmail(trx, input.email)) {
-          throw new HttpProblem(
-            409,
-            'email-taken',
-            'Email already in use',
-            `${input.email} already has a sign-in`,
-          );
-        }
-        const user: User = {
-          id: newId(),
-          workspaceId,
-          email: input.email.toLowerCase(),
-          name: input.name,
-          role: 'admin',
-          managerId: null,
-          active: true,
-          createdAt: now,
-          updatedAt: now,
-        };
-        await insertUser(trx, user);
-        await setPasswordHash(trx, user.id, passwordHash, now);
-        await recordAudit(
-          trx,
-          workspaceId,
-          now,
-          { type: 'system', id: null },
-          'user.created',
-          { type: 'user', id: user.id },
-          {
-            after: user,
-            context: { via: 'cli' },
-          },
-        );
-        return user;
-      });
+      const person = {
+        workspaceId,
+        email: input.email,
+        name: input.name,
+        role: 'admin' as const,
+        managerId: null,
+      };
+      return db
+        .transaction()
+        .execute((trx) => addPerson(trx, now, person, passwordHash, SYSTEM, { via: 'cli' }));
     },
 
     /** A one-time link for the first admin, when the environment names none. */
@@ -302,39 +253,17 @@ export function createAuthService({ db, clock }: AuthDeps) {
             'the invitation was used already',
           );
         }
-        if (await findCredentialsByEmail(trx, invitation.email)) {
-          throw new HttpProblem(
-            409,
-            'email-taken',
-            'Email already in use',
-            `${invitation.email} already has a sign-in`,
-          );
-        }
-        const user: User = {
-          id: newId(),
+        const person = {
           workspaceId: invitation.workspaceId,
           email: invitation.email,
           name: input.name,
           role: invitation.role,
           managerId: invitation.managerId,
-          active: true,
-          createdAt: now,
-          updatedAt: now,
         };
-        await insertUser(trx, user);
-        await setPasswordHash(trx, user.id, passwordHash, now);
-        await recordAudit(
-          trx,
-          workspace.id,
-          now,
-          { type: 'user', id: user.id },
-          'user.created',
-          { type: 'user', id: user.id },
-          {
-            after: user,
-            context: { invitationId: invitation.id, invitedBy: invitation.invitedBy },
-          },
-        );
+        const user = await addPerson(trx, now, person, passwordHash, 'self', {
+          invitationId: invitation.id,
+          invitedBy: invitation.invitedBy,
+        });
         return startSession(trx, now, user, workspace);
       });
     },
@@ -342,6 +271,55 @@ export function createAuthService({ db, clock }: AuthDeps) {
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;
+
+const SYSTEM: Actor = { type: 'system', id: null };
+
+/**
+ * A new person with a password, in the caller's transaction: an email that already
+ * signs in is refused, and the creation is audited (by `actor`, or by the person
+ * themselves when they accept an invitation).
+ */
+async function addPerson(
+  trx: Db,
+  now: string,
+  person: Pick<User, 'workspaceId' | 'email' | 'name' | 'role' | 'managerId'>,
+  passwordHash: string,
+  actor: Actor | 'self',
+  context?: Record<string, unknown>,
+): Promise<User> {
+  if (await findCredentialsByEmail(trx, person.email)) {
+    throw new HttpProblem(
+      409,
+      'email-taken',
+      'Email already in use',
+      `${person.email} already has a sign-in`,
+    );
+  }
+  const user: User = {
+    id: newId(),
+    ...person,
+    email: person.email.toLowerCase(),
+    active: true,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await insertUser(trx, user);
+  await setPasswordHash(trx, user.id, passwordHash, now);
+  const by = actor === 'self' ? { type: 'user' as const, id: user.id } : actor;
+  await recordAudit(
+    trx,
+    user.workspaceId,
+    now,
+    by,
+    'user.created',
+    { type: 'user', id: user.id },
+    {
+      after: user,
+      ...(context && { context }),
+    },
+  );
+  return user;
+}
 
 function lockedProblem(until: string, now: string) {
   const seconds = Math.max(1, Math.ceil((Date.parse(until) - Date.parse(now)) / 1000));

@@ -7,7 +7,7 @@ import { identityHash, identitySecretFor, safeEqual } from '../auth/tokens.js';
 import type { Db } from '../db/database.js';
 import { listEnrollmentsForAccount } from '../enrollments/enrollments.repo.js';
 import { listProgress } from '../enrollments/progress.repo.js';
-import { HttpProblem, problemSchema } from '../http/problem.js';
+import { HttpProblem, notFound, problemSchema } from '../http/problem.js';
 import { findProgramVersion } from '../programs/programs.repo.js';
 import { findWorkspace } from '../workspaces/workspaces.repo.js';
 
@@ -102,8 +102,7 @@ export function checklistRoutes({
           findAccountByExternalId(db, principal.workspaceId, externalId),
           findWorkspace(db, principal.workspaceId),
         ]);
-        if (!account || !workspace)
-          throw new HttpProblem(404, 'not-found', 'Not found', 'no such account');
+        if (!account || !workspace) throw notFound('account');
         const timeZone = account.timeZone ?? workspace.timeZone;
         const enrollments = (
           await listEnrollmentsForAccount(db, principal.workspaceId, account.id)

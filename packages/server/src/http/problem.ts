@@ -39,6 +39,18 @@ export class HttpProblem extends Error {
   }
 }
 
+/** A 400 naming one field and its fault, as schema validation does. */
+export function invalidField(field: string, message: string): HttpProblem {
+  return new HttpProblem(400, 'validation', 'The request is invalid', `${field}: ${message}`, {
+    errors: [{ field, message }],
+  });
+}
+
+/** A 404 that says what was looked for, and never whether it exists elsewhere. */
+export function notFound(what: string): HttpProblem {
+  return new HttpProblem(404, 'not-found', 'Not found', `no such ${what}`);
+}
+
 function validationProblem(error: FastifyError): Problem {
   const where = error.validationContext ?? 'request';
   const errors = (error.validation ?? []).map((v) => {

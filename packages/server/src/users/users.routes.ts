@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { principalOf } from '../auth/access.js';
 import { actorOf } from '../auth/principal.js';
 import type { Db } from '../db/database.js';
-import { HttpProblem, problemSchema } from '../http/problem.js';
+import { notFound, problemSchema } from '../http/problem.js';
 import type { Mailer } from '../mail/mailer.js';
 import { findWorkspace } from '../workspaces/workspaces.repo.js';
 import { invitationEmail } from './invitation-email.js';
@@ -105,8 +105,7 @@ export function usersRoutes({
       },
       async (request) => {
         const user = await findUser(db, principalOf(request).workspaceId, request.params.userId);
-        if (!user)
-          throw new HttpProblem(404, 'not-found', 'Not found', 'no such person in this workspace');
+        if (!user) throw notFound('person in this workspace');
         return user;
       },
     );

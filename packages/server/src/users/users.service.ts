@@ -6,30 +6,19 @@ import { revokeUserSessions } from '../auth/sessions.repo.js';
 import { hashToken, newToken } from '../auth/tokens.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
-import { HttpProblem } from '../http/problem.js';
+import { HttpProblem, invalidField, notFound } from '../http/problem.js';
 import { findCredentialsByEmail, findUser, type User, updateUser } from './users.repo.js';
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
-const notFound = () =>
-  new HttpProblem(404, 'not-found', 'Not found', 'no such person in this workspace');
+const personNotFound = () => notFound('person in this workspace');
 
 export function createUsersService({ db, clock }: { db: Db; clock: Clock }) {
   async function assertManager(workspaceId: string, managerId: string | null | undefined) {
     if (managerId === null || managerId === undefined) return;
     const manager = await findUser(db, workspaceId, managerId);
     if (!manager || !['admin', 'manager'].includes(manager.role)) {
-      throw new HttpProblem(
-        400,
-        'validation',
-        'The request is invalid',
-        'managerId must name an admin or manager of this workspace',
-        {
-          errors: [
-            { field: 'body.managerId', message: 'not an admin or manager of this workspace' },
-          ],
-        },
-      );
+      throw invalidField('body.managerId', 'not an admin or manager of this workspace');
     }
   }
 
@@ -91,25 +80,17 @@ export function createUsersService({ db, clock }: { db: Db; clock: Clock }) {
       changes: Partial<Pick<User, 'role' | 'managerId' | 'active'>>,
     ) {
       const before = await findUser(db, workspaceId, userId);
-      if (!before) throw notFound();
+      if (!before) throw personNotFound();
       await assertManager(workspaceId, changes.managerId);
       if (changes.managerId === userId) {
-        throw new HttpProblem(
-          400,
-          'validation',
-          'The request is invalid',
-          'a person cannot manage themselves',
-          {
-            errors: [{ field: 'body.managerId', message: 'cannot be the person themselves' }],
-          },
-        );
+        throw invalidField('body.managerId', 'cannot be the person themselves');
       }
       const now = clock();
       return db.transaction().execute(async (trx) => {
         await updateUser(trx, workspaceId, userId, changes, now);
         if (changes.active === false) await revokeUserSessions(trx, workspaceId, userId, now);
         const after = await findUser(trx, workspaceId, userId);
-        if (!after) throw notFound();
+        if (!after) throw personNotFound();
         const action =
           changes.active === false
             ? 'user.deactivated'
