@@ -290,3 +290,23 @@ describe.each(testEngines())('behind a TLS-terminating proxy [%s]', (engine) => 
     }
   });
 });
+
+describe.each(testEngines())('sign-in rate limit per address [%s]', (engine) => {
+  it('answers 429 with a problem once an address exceeds its sign-ins per minute, across emails', async () => {
+    const server = await startTestServer(engine, { signInRateLimit: 3 });
+    try {
+      const attempt = (i: number) =>
+        call(server, 'POST', '/api/v1/auth/login', {
+          body: { email: `probe-${i}@example.com`, password: 'x' },
+        });
+      for (let i = 0; i < 3; i++) expect((await attempt(i)).status).toBe(401);
+      const limited = await attempt(3);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('content-type')).toContain('application/problem+json');
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await call(server, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
