@@ -195,7 +195,7 @@ describe.each(testEngines())('waymark on %s', (engine) => {
       ['admin', 'create', '--email', 'second@example.com', '--name', 'Second'],
       { ...database.env, WAYMARK_ADMIN_PASSWORD: 'another long one' },
     );
-    expect(again.code).toBe(1);
+    expect(again.code, again.stderr).toBe(1);
     expect(again.stderr).toContain('a workspace exists already: name it with --workspace <slug>');
     const short = await run(['admin', 'create', '--email', 'x@example.com', '--name', 'X'], {
       ...database.env,
@@ -246,7 +246,7 @@ describe.each(testEngines())('waymark on %s', (engine) => {
   it('migrate applies the schema once, and --status tells', async () => {
     database = await createTestDatabase(engine, { migrate: false });
     const first = await run(['migrate'], database.env);
-    expect(first.code).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain('✓ applied: 0001-foundation');
     if (engine === 'sqlite')
       expect(existsSync(path.join(database.env.WAYMARK_DATA_DIR, 'waymark.db'))).toBe(true);

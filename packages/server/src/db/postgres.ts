@@ -1,6 +1,7 @@
-import { PostgresDialect } from 'kysely';
+import { type DatabaseIntrospector, type Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { pgTimestampToIso } from './codec.js';
+import { CurrentSchemaIntrospector } from './postgres-introspector.js';
 
 const { builtins } = pg.types;
 
@@ -28,8 +29,14 @@ export function createPostgresPool(connectionString: string, max = 10): pg.Pool 
   return new pg.Pool({ connectionString, max, types, options: '-c TimeZone=UTC' });
 }
 
+class CurrentSchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db, super.createIntrospector(db));
+  }
+}
+
 export function createPostgresDialect(pool: pg.Pool): PostgresDialect {
-  return new PostgresDialect({ pool });
+  return new CurrentSchemaPostgresDialect({ pool });
 }
 
 /** User, host and database only: no password, no query parameters (which can hold keys). */
