@@ -2,8 +2,12 @@
 import { ConfigError, MigrationError, WAYMARK_VERSION } from '@waymark/server';
 import { Command, CommanderError } from 'commander';
 import { adminCommand } from './commands/admin.js';
+import { applyCommand } from './commands/apply.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
+import { templatesCommand } from './commands/templates.js';
 import { versionCommand } from './commands/version.js';
 import { environmentHelp } from './environment-help.js';
 
@@ -13,6 +17,8 @@ const program = new Command()
     'Waymark: customer onboarding milestones, tracked from product usage and verified by your customers.',
   )
   .version(WAYMARK_VERSION, '-v, --version', 'print the version')
+  // Options after a command are that command's own (`waymark export key --version 2`).
+  .enablePositionalOptions()
   .addHelpText('after', environmentHelp())
   .showHelpAfterError('(run waymark --help for the commands)')
   .exitOverride();
@@ -20,6 +26,10 @@ const program = new Command()
 program.addCommand(serveCommand());
 program.addCommand(migrateCommand());
 program.addCommand(adminCommand());
+program.addCommand(importCommand());
+program.addCommand(applyCommand());
+program.addCommand(exportCommand());
+program.addCommand(templatesCommand());
 program.addCommand(versionCommand());
 
 try {

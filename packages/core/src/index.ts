@@ -15,6 +15,15 @@ export {
   type Role,
   roles,
 } from './access/permissions.js';
+export {
+  ACCOUNT_CSV_COLUMNS,
+  type AccountCsvError,
+  type AccountCsvRow,
+  type AccountsCsv,
+  parseAccountsCsv,
+  type TraitValue,
+  traitValue,
+} from './accounts/accounts-csv.js';
 export { type Checklist, type ChecklistItem, checklistView } from './checklist/checklist.js';
 export { type CompiledCriteria, compileCriteria } from './criteria/compile-criteria.js';
 export { type CriteriaError, positionAt } from './criteria/criteria-error.js';
@@ -81,6 +90,14 @@ export {
   type ProgramValidation,
   validateProgram,
 } from './program/validate-program.js';
+export {
+  type DependencyChange,
+  diffProgramVersions,
+  type MigratedProgress,
+  type MilestoneRedated,
+  migrateProgress,
+  type ProgramVersionDiff,
+} from './program/version-diff.js';
 export {
   type AccountSegment,
   type Actor,

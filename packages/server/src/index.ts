@@ -1,3 +1,8 @@
+export {
+  type ImportOptions,
+  type ImportReport,
+  importAccounts,
+} from './accounts/accounts-import.js';
 export { emailSchema, newPasswordSchema, timeZoneSchema } from './auth/auth.schemas.js';
 export { createAuthService } from './auth/auth.service.js';
 export { systemClock } from './auth/clock.js';
@@ -6,6 +11,21 @@ export { type Database, openDatabase } from './db/database.js';
 export { MigrationError, migrateToLatest, migrationStatus } from './db/migrate.js';
 export { buildServer } from './http/app.js';
 export { HttpProblem } from './http/problem.js';
+export { definitionHash } from './programs/definition-hash.js';
+export {
+  findProgramByKey,
+  findVersionByNumber,
+  listProgramVersions,
+} from './programs/programs.repo.js';
+export {
+  type Change,
+  type ProgramFieldError,
+  publishVersion,
+  readProgramSource,
+  type SaveOutcome,
+  saveProgram,
+} from './programs/programs.service.js';
+export { chooseWorkspace, WorkspaceChoiceError } from './programs/workspace-choice.js';
 export { type RunningServer, startServer } from './serve.js';
 export { WAYMARK_VERSION } from './version.js';
 export { countWorkspaces, findWorkspaceBySlug } from './workspaces/workspaces.repo.js';

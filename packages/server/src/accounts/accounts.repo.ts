@@ -33,7 +33,7 @@ export interface Contact {
   updatedAt: string;
 }
 
-function toAccount(row: Selectable<AccountsTable>): Account {
+export function toAccount(row: Selectable<AccountsTable>): Account {
   return {
     id: row.id,
     workspaceId: row.workspace_id,

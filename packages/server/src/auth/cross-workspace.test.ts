@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../db/ids.js';
+import { insertProgram, insertProgramVersion } from '../programs/programs.repo.js';
 import { testEngines } from '../testing/engines.js';
-import { makeAccount } from '../testing/factories.js';
+import { makeAccount, T0, threeStepProgram } from '../testing/factories.js';
 import {
   type Credentials,
   call,
@@ -28,10 +30,61 @@ function sampleBody(route: string, a: { externalId: string }): unknown {
       name: 'Same external id, other workspace',
     },
     'PATCH /api/v1/accounts/{accountId}': { name: 'hijacked', traits: { owned: 'by B' } },
+    // Sent as JSON, so refused as the wrong media type: the import takes text/csv only.
+    'POST /api/v1/accounts/import': `external_id,name\n${a.externalId},Same id, other workspace`,
+    'POST /api/v1/accounts/{accountId}/enrollments': { programKey: 'three-step' },
+    'POST /api/v1/enrollments/{enrollmentId}/milestones/{milestoneKey}/complete': {
+      evidence: { note: 'B was here' },
+    },
+    'POST /api/v1/enrollments/{enrollmentId}/milestones/{milestoneKey}/waive': { reason: 'B' },
+    'POST /api/v1/enrollments/{enrollmentId}/milestones/{milestoneKey}/reopen': {
+      reason: 'B',
+      cascade: true,
+    },
+    'POST /api/v1/programs': { definition: { ...threeStepProgram, key: 'b-own-program' } },
+    'POST /api/v1/programs/{programKey}/versions': { definition: threeStepProgram },
+    'POST /api/v1/programs/{programKey}/versions/{version}/publish': undefined,
+    'POST /api/v1/programs/{programKey}/migrations': { from: 1, to: 1, apply: true },
   };
   if (!(route in bodies))
     throw new Error(`add a sample body for ${route} to the cross-workspace walk`);
   return bodies[route];
+}
+
+/** A published three-step program in the workspace, and the account enrolled in it. */
+async function enrollInThreeStep(
+  server: TestServer,
+  workspaceId: string,
+  as: Member,
+  accountId: string,
+): Promise<string> {
+  const { db } = server.database;
+  const programId = newId();
+  await insertProgram(db, {
+    id: programId,
+    workspaceId,
+    key: 'three-step',
+    name: 'Three step',
+    createdAt: T0,
+    updatedAt: T0,
+  });
+  await insertProgramVersion(db, {
+    id: newId(),
+    workspaceId,
+    programId,
+    version: 1,
+    status: 'published',
+    definition: threeStepProgram,
+    definitionHash: 'h',
+    publishedAt: T0,
+    createdAt: T0,
+  });
+  const enrolled = await call(server, 'POST', `/api/v1/accounts/${accountId}/enrollments`, {
+    as,
+    body: { programKey: 'three-step' },
+  });
+  if (enrolled.status !== 201) throw new Error(`enrollment failed: ${enrolled.text}`);
+  return enrolled.json.id as string;
 }
 
 describe.each(testEngines())('workspaces are sealed from each other [%s]', (engine) => {
@@ -42,6 +95,7 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
   let keyB: Credentials;
   const a = {
     accountId: '',
+    enrollmentId: '',
     externalId: 'org_alpha_7f3',
     accountName: 'Alpha Secret Corp',
     keyId: '',
@@ -67,6 +121,7 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
       traits: { plan: 'alpha-enterprise' },
     });
     a.accountId = account.id;
+    a.enrollmentId = await enrollInThreeStep(server, wsA.id, adminA, account.id);
     const key = await call(server, 'POST', '/api/v1/api-keys', {
       as: adminA,
       body: { kind: 'secret', name: 'alpha integration', role: 'admin' },
@@ -94,6 +149,7 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
     };
     const secretsOfA = [
       a.accountId,
+      a.enrollmentId,
       a.externalId,
       a.accountName,
       'alpha-enterprise',
@@ -121,8 +177,12 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
       const [method, path] = route.split(' ') as [string, string];
       const url = path
         .replace('{accountId}', a.accountId)
+        .replace('{enrollmentId}', a.enrollmentId)
+        .replace('{milestoneKey}', 'kickoff')
         .replace('{userId}', csmA.userId)
-        .replace('{keyId}', a.keyId);
+        .replace('{keyId}', a.keyId)
+        .replace('{programKey}', 'three-step')
+        .replace('{version}', '1');
       const body = method === 'GET' ? undefined : sampleBody(route, a);
       for (const [via, as] of [
         ['session', adminB],
@@ -150,6 +210,14 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
     expect(account.json).toMatchObject({
       name: a.accountName,
       traits: { plan: 'alpha-enterprise' },
+    });
+    const progress = await call(server, 'GET', `/api/v1/accounts/${a.accountId}/progress`, {
+      as: adminA,
+    });
+    expect(progress.json.enrollments.map((e: { id: string }) => e.id)).toEqual([a.enrollmentId]);
+    expect(progress.json.enrollments[0].milestones[0]).toMatchObject({
+      key: 'kickoff',
+      status: 'open',
     });
     const csm = await call(server, 'GET', `/api/v1/users/${csmA.userId}`, { as: adminA });
     expect(csm.json).toMatchObject({ role: 'csm', active: true });

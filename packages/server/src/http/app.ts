@@ -9,6 +9,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { accountsRoutes } from '../accounts/accounts.routes.js';
+import { accountsImportRoutes } from '../accounts/accounts-import.routes.js';
 import { apiKeysRoutes } from '../api-keys/api-keys.routes.js';
 import { auditRoutes } from '../audit/audit.routes.js';
 import { accessControl } from '../auth/access.js';
@@ -17,8 +18,10 @@ import { createAuthService } from '../auth/auth.service.js';
 import { type Clock, systemClock } from '../auth/clock.js';
 import { checklistRoutes } from '../checklist/checklist.routes.js';
 import type { Database } from '../db/database.js';
+import { enrollmentsRoutes } from '../enrollments/enrollments.routes.js';
 import { healthRoutes } from '../health/health.routes.js';
 import type { Mailer } from '../mail/mailer.js';
+import { programsRoutes } from '../programs/programs.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { createUsersService } from '../users/users.service.js';
 import { workspacesRoutes } from '../workspaces/workspaces.routes.js';
@@ -88,7 +91,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(auditRoutes({ db }));
   await app.register(workspacesRoutes({ db, clock }));
   await app.register(accountsRoutes({ db, clock }));
+  await app.register(accountsImportRoutes({ db, clock }));
+  await app.register(enrollmentsRoutes({ db, clock }));
   await app.register(checklistRoutes({ db, serverSecret }));
+  await app.register(programsRoutes({ db, clock }));
 
   const web = await registerWeb(app, options.webRoot ?? defaultWebRoot);
   app.setNotFoundHandler((request, reply) =>

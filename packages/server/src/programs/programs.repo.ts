@@ -140,3 +140,97 @@ export async function publishProgramVersion(
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+export async function listPrograms(db: Db, workspaceId: string): Promise<Program[]> {
+  const rows = await db
+    .selectFrom('programs')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('key')
+    .execute();
+  return rows.map(toProgram);
+}
+
+/** Every version of every program of the workspace, without definitions: for listings. */
+export async function listVersionSummaries(
+  db: Db,
+  workspaceId: string,
+): Promise<Pick<ProgramVersion, 'programId' | 'version' | 'status' | 'publishedAt'>[]> {
+  const rows = await db
+    .selectFrom('program_versions')
+    .select(['program_id', 'version', 'status', 'published_at'])
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('version')
+    .execute();
+  return rows.map((row) => ({
+    programId: row.program_id,
+    version: row.version,
+    status: row.status,
+    publishedAt: row.published_at,
+  }));
+}
+
+export async function findVersionByNumber(
+  db: Db,
+  workspaceId: string,
+  programId: string,
+  version: number,
+): Promise<ProgramVersion | undefined> {
+  const row = await db
+    .selectFrom('program_versions')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('program_id', '=', programId)
+    .where('version', '=', version)
+    .executeTakeFirst();
+  return row && toVersion(row);
+}
+
+export async function findLatestVersion(
+  db: Db,
+  workspaceId: string,
+  programId: string,
+  options: { publishedOnly?: boolean } = {},
+): Promise<ProgramVersion | undefined> {
+  let query = db
+    .selectFrom('program_versions')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('program_id', '=', programId);
+  if (options.publishedOnly) query = query.where('status', '=', 'published');
+  const row = await query.orderBy('version', 'desc').limit(1).executeTakeFirst();
+  return row && toVersion(row);
+}
+
+/** Replaces a draft's definition. Only a row still in `draft` is touched. */
+export async function updateDraftDefinition(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  definition: ProgramDefinition,
+  definitionHash: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('program_versions')
+    .set({ definition: toDbJson(definition), definition_hash: definitionHash })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .where('status', '=', 'draft')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function renameProgram(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  name: string,
+  at: string,
+): Promise<void> {
+  await db
+    .updateTable('programs')
+    .set({ name, updated_at: at })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .execute();
+}
