@@ -9,6 +9,7 @@ import {
   useState,
 } from 'react';
 import { ApiProblem, describeProblem, sentence } from './api.ts';
+import { type FieldErrors, isEmpty } from './validation.ts';
 
 /** Why a submission failed: a sentence, per-field messages, or both. */
 export interface FormFailure {
@@ -247,24 +248,40 @@ export function SelectField({
 }
 
 /**
- * Whether a submission is in flight, and `send()` to start one. A second `send()` while one is
- * in flight is ignored, even before the disabled button has rendered (a double Enter).
+ * One form submission at a time, with its failure: `submit(fieldErrors, task)` shows the
+ * browser-side field errors if there are any; otherwise it runs `task` once (a second submit
+ * while one is in flight is ignored, even before the disabled button has rendered — a double
+ * Enter) and turns what the server refused into field and form messages.
  */
-export function useSending(): { sending: boolean; send(task: () => Promise<void>): Promise<void> } {
+export function useFormSubmission(
+  formFields: readonly string[],
+  message?: (problem: ApiProblem) => string | undefined,
+) {
+  const [failure, setFailure] = useState<FormFailure | null>(null);
   const [sending, setSending] = useState(false);
   const inFlight = useRef(false);
-  const send = useCallback(async (task: () => Promise<void>) => {
-    if (inFlight.current) return;
-    inFlight.current = true;
-    setSending(true);
-    try {
-      await task();
-    } finally {
-      inFlight.current = false;
-      setSending(false);
-    }
-  }, []);
-  return { sending, send };
+  const submit = useCallback(
+    async (fieldErrors: FieldErrors, task: () => Promise<void>) => {
+      if (!isEmpty(fieldErrors)) {
+        setFailure({ fields: fieldErrors });
+        return;
+      }
+      if (inFlight.current) return;
+      inFlight.current = true;
+      setFailure(null);
+      setSending(true);
+      try {
+        await task();
+      } catch (error) {
+        setFailure(failureFrom(error, formFields, message));
+      } finally {
+        inFlight.current = false;
+        setSending(false);
+      }
+    },
+    [formFields, message],
+  );
+  return { failure, sending, submit };
 }
 
 /** The form's submit button: disabled (and saying so) while the request is in flight. */

@@ -1,21 +1,20 @@
-import { type FormEvent, useState } from 'react';
+import type { FormEvent } from 'react';
 import { acceptInvitation, type Session } from '../auth.ts';
 import {
   ErrorSummary,
-  type FormFailure,
-  failureFrom,
   isSpentLink,
   SubmitButton,
   TextField,
   textOf,
-  useSending,
+  useFormSubmission,
 } from '../form.tsx';
 import { Page, useArrivalFocus } from '../layout.tsx';
 import { Link } from '../router.tsx';
-import { checkNewPassword, checkRequired, collect, isEmpty } from '../validation.ts';
+import { checkNewPassword, checkRequired, collect } from '../validation.ts';
 
 const FORM = 'accept';
 const LABELS = { name: 'Your name', password: 'Password' } as const;
+const FIELDS = Object.keys(LABELS);
 
 export interface AcceptInvitePageProps {
   token: string | null;
@@ -50,8 +49,7 @@ export function AcceptInvitePage({ token, onSignedIn }: AcceptInvitePageProps) {
 }
 
 function AcceptForm({ token, onSignedIn }: { token: string; onSignedIn(session: Session): void }) {
-  const [failure, setFailure] = useState<FormFailure | null>(null);
-  const { sending, send } = useSending();
+  const { failure, sending, submit } = useFormSubmission(FIELDS);
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -62,23 +60,15 @@ function AcceptForm({ token, onSignedIn }: { token: string; onSignedIn(session: 
       password: textOf(data, 'password'),
     };
 
-    const fields = collect({
-      name: checkRequired(input.name, 'Enter your name.'),
-      password: checkNewPassword(input.password),
-    });
-    if (!isEmpty(fields)) {
-      setFailure({ fields });
-      return;
-    }
-
-    setFailure(null);
-    await send(async () => {
-      try {
+    await submit(
+      collect({
+        name: checkRequired(input.name, 'Enter your name.'),
+        password: checkNewPassword(input.password),
+      }),
+      async () => {
         onSignedIn(await acceptInvitation(input));
-      } catch (error) {
-        setFailure(failureFrom(error, Object.keys(LABELS)));
-      }
-    });
+      },
+    );
   }
 
   return (

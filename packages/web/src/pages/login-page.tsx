@@ -1,20 +1,13 @@
-import { type FormEvent, useState } from 'react';
+import type { FormEvent } from 'react';
 import type { ApiProblem } from '../api.ts';
 import { login, type Session } from '../auth.ts';
-import {
-  ErrorSummary,
-  type FormFailure,
-  failureFrom,
-  SubmitButton,
-  TextField,
-  textOf,
-  useSending,
-} from '../form.tsx';
+import { ErrorSummary, SubmitButton, TextField, textOf, useFormSubmission } from '../form.tsx';
 import { Page, useArrivalFocus } from '../layout.tsx';
-import { checkEmail, checkRequired, collect, isEmpty } from '../validation.ts';
+import { checkEmail, checkRequired, collect } from '../validation.ts';
 
 const FORM = 'login';
 const LABELS = { email: 'Email', password: 'Password' } as const;
+const FIELDS = Object.keys(LABELS);
 
 /** "Try again in 15 minutes, at 14:45." from a Retry-After time. */
 export function retryMessage(retryAt: Date, now: number = Date.now()): string {
@@ -47,8 +40,7 @@ export interface LoginPageProps {
 }
 
 export function LoginPage({ onSignedIn, notice }: LoginPageProps) {
-  const [failure, setFailure] = useState<FormFailure | null>(null);
-  const { sending, send } = useSending();
+  const { failure, sending, submit } = useFormSubmission(FIELDS, loginMessage);
   const headingRef = useArrivalFocus<HTMLHeadingElement>();
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
@@ -57,23 +49,15 @@ export function LoginPage({ onSignedIn, notice }: LoginPageProps) {
     const email = textOf(data, 'email').trim();
     const password = textOf(data, 'password');
 
-    const fields = collect({
-      email: checkEmail(email),
-      password: checkRequired(password, 'Enter your password.'),
-    });
-    if (!isEmpty(fields)) {
-      setFailure({ fields });
-      return;
-    }
-
-    setFailure(null);
-    await send(async () => {
-      try {
+    await submit(
+      collect({
+        email: checkEmail(email),
+        password: checkRequired(password, 'Enter your password.'),
+      }),
+      async () => {
         onSignedIn(await login({ email, password }));
-      } catch (error) {
-        setFailure(failureFrom(error, Object.keys(LABELS), loginMessage));
-      }
-    });
+      },
+    );
   }
 
   return (

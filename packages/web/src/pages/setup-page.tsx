@@ -1,19 +1,17 @@
-import { type FormEvent, useMemo, useState } from 'react';
+import { type FormEvent, useMemo } from 'react';
 import { type Session, setUpWorkspace } from '../auth.ts';
 import {
   ErrorSummary,
-  type FormFailure,
-  failureFrom,
   isSpentLink,
   SelectField,
   SubmitButton,
   TextField,
   textOf,
-  useSending,
+  useFormSubmission,
 } from '../form.tsx';
 import { Page, useArrivalFocus } from '../layout.tsx';
 import { Link } from '../router.tsx';
-import { checkEmail, checkNewPassword, checkRequired, collect, isEmpty } from '../validation.ts';
+import { checkEmail, checkNewPassword, checkRequired, collect } from '../validation.ts';
 
 const FORM = 'setup';
 const LABELS = {
@@ -23,6 +21,7 @@ const LABELS = {
   email: 'Your email',
   password: 'Password',
 } as const;
+const FIELDS = Object.keys(LABELS);
 
 /** The browser's time zone, or UTC when it has none (some locked-down browsers). */
 function browserTimeZone(): string {
@@ -78,8 +77,7 @@ export function SetupPage({ token, onSignedIn }: SetupPageProps) {
 }
 
 function SetupForm({ token, onSignedIn }: { token: string; onSignedIn(session: Session): void }) {
-  const [failure, setFailure] = useState<FormFailure | null>(null);
-  const { sending, send } = useSending();
+  const { failure, sending, submit } = useFormSubmission(FIELDS);
   const timeZone = useMemo(browserTimeZone, []);
   const zones = useMemo(() => timeZoneOptions(timeZone), [timeZone]);
 
@@ -95,26 +93,18 @@ function SetupForm({ token, onSignedIn }: { token: string; onSignedIn(session: S
       password: textOf(data, 'password'),
     };
 
-    const fields = collect({
-      workspaceName: checkRequired(input.workspaceName, 'Enter a name for the workspace.'),
-      timeZone: checkRequired(input.timeZone, 'Choose a time zone.'),
-      name: checkRequired(input.name, 'Enter your name.'),
-      email: checkEmail(input.email),
-      password: checkNewPassword(input.password),
-    });
-    if (!isEmpty(fields)) {
-      setFailure({ fields });
-      return;
-    }
-
-    setFailure(null);
-    await send(async () => {
-      try {
+    await submit(
+      collect({
+        workspaceName: checkRequired(input.workspaceName, 'Enter a name for the workspace.'),
+        timeZone: checkRequired(input.timeZone, 'Choose a time zone.'),
+        name: checkRequired(input.name, 'Enter your name.'),
+        email: checkEmail(input.email),
+        password: checkNewPassword(input.password),
+      }),
+      async () => {
         onSignedIn(await setUpWorkspace(input));
-      } catch (error) {
-        setFailure(failureFrom(error, Object.keys(LABELS)));
-      }
-    });
+      },
+    );
   }
 
   return (
