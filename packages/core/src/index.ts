@@ -163,3 +163,4 @@ export {
   type ScheduleStatusValue,
   scheduleStatus,
 } from './status/schedule-status.js';
+export * from './tracking/index.js';

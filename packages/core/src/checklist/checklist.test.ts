@@ -7,7 +7,10 @@ import { checklistView } from './checklist.js';
 
 describe('checklist view', () => {
   const p = program([
-    milestone('invite', 2),
+    milestone('invite', 2, [], {
+      verification: ['auto'],
+      criteria: 'event_count("Member Invited") >= 1',
+    }),
     {
       ...milestone('project', 5),
       dependsOn: ['invite'],

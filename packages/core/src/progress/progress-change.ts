@@ -1,3 +1,4 @@
+import type { VerificationMethod } from '../program/program.js';
 import type { Result } from '../result.js';
 import type { Instant } from '../schedule/local-date.js';
 import type { Actor, CompletionSource, MilestoneProgress, MilestoneStatus } from './progress.js';
@@ -32,6 +33,13 @@ export type ProgressError = { milestoneKey: string; message: string } & (
   | { code: 'not_done'; status: MilestoneStatus }
   | { code: 'reason_required' }
   | { code: 'dependents_completed'; dependents: string[] }
+  | {
+      /** The completion's source is not one of the milestone's verification methods. */
+      code: 'verification_not_allowed';
+      source: CompletionSource;
+      /** The milestone's verification methods, in the order auto, csm, client. */
+      allowed: VerificationMethod[];
+    }
 );
 
 export interface ProgressUpdate {
@@ -44,6 +52,10 @@ export type TransitionResult = Result<ProgressUpdate, ProgressError>;
 export interface CompleteMilestoneInput {
   milestoneKey: string;
   at: Instant;
+  /**
+   * How the completion was verified; the milestone's `verification` must list the matching
+   * method: `automatic` needs `auto`, `csm` needs `csm`, `client` needs `client`.
+   */
   source: CompletionSource;
   evidence?: Record<string, unknown> | null;
   actor: Actor;

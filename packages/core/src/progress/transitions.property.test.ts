@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ProgramDefinition } from '../program/program.js';
+import type { ProgramDefinition, VerificationMethod } from '../program/program.js';
 import { milestoneSchedule } from '../schedule/milestone-schedule.js';
 import { csm, milestone, program } from '../testing/fixtures.js';
 import {
   type AccountSegment,
+  type CompletionSource,
   effectiveDependencies,
   initialProgress,
   isDone,
@@ -32,6 +33,32 @@ const programs = fc
           i === 0 ? [] : [...new Set(spec.deps.map((d) => `m${d % i}`))],
           spec.segment === null ? {} : { segments: [spec.segment] },
         ),
+      ),
+    ),
+  );
+
+const METHOD_OF: Record<CompletionSource, VerificationMethod> = {
+  automatic: 'auto',
+  csm: 'csm',
+  client: 'client',
+};
+
+/** Like `programs`, with each milestone verified by a random non-empty set of methods. */
+const verifiedPrograms = fc
+  .array(
+    fc.record({
+      deps: fc.uniqueArray(fc.nat(), { maxLength: 3 }),
+      verification: fc.subarray<VerificationMethod>(['auto', 'csm', 'client'], { minLength: 1 }),
+    }),
+    { minLength: 1, maxLength: 7 },
+  )
+  .map((specs) =>
+    program(
+      specs.map((spec, i) =>
+        milestone(`m${i}`, i, i === 0 ? [] : [...new Set(spec.deps.map((d) => `m${d % i}`))], {
+          verification: spec.verification,
+          ...(spec.verification.includes('auto') && { criteria: `event_count("E${i}") >= 1` }),
+        }),
       ),
     ),
   );
@@ -130,6 +157,56 @@ describe('transition properties', () => {
         });
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('completes exactly when the verification lists the source; waivers ignore verification', () => {
+    const steps = fc.array(
+      fc.record({
+        kind: fc.constantFrom('complete', 'waive'),
+        target: fc.nat(),
+        source: fc.constantFrom<CompletionSource>('automatic', 'csm', 'client'),
+      }),
+      { maxLength: 30 },
+    );
+    fc.assert(
+      fc.property(verifiedPrograms, steps, (p, ops) => {
+        let progress = initialProgress(p, at(0), {});
+        ops.forEach((op, index) => {
+          const row = progress[op.target % progress.length];
+          const milestone = p.milestones.find((m) => m.key === row?.milestoneKey);
+          if (row === undefined || milestone === undefined) throw new Error('no such row');
+          const base = { milestoneKey: row.milestoneKey, at: at(index + 1) };
+          const allowed = milestone.verification.includes(METHOD_OF[op.source]);
+          let result: TransitionResult;
+          if (op.kind === 'complete') {
+            result = completeMilestone(p, progress, { ...base, source: op.source, actor: csm });
+            if (row.status === 'open') expect(result.ok).toBe(allowed);
+            if (!isDone(row.status) && !allowed) {
+              expect(result.ok ? null : result.error).toMatchObject({
+                code: 'verification_not_allowed',
+                milestoneKey: row.milestoneKey,
+                source: op.source,
+              });
+              if (!result.ok && result.error.code === 'verification_not_allowed') {
+                expect([...result.error.allowed].sort()).toEqual(
+                  [...milestone.verification].sort(),
+                );
+                expect(result.error.message).toContain(`"${row.milestoneKey}"`);
+              }
+            }
+            if (result.ok) {
+              const after = result.value.progress.find((r) => r.milestoneKey === row.milestoneKey);
+              expect(after?.completionSource).toBe(op.source);
+            }
+          } else {
+            result = waiveMilestone(p, progress, { ...base, actor: csm, reason: 'not needed' });
+            expect(result.ok).toBe(!isDone(row.status));
+          }
+          if (result.ok) progress = result.value.progress;
+        });
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { csm, sampleProgram, system } from '../testing/fixtures.js';
+import type { VerificationMethod } from '../program/program.js';
+import { csm, milestone, program, sampleProgram, system } from '../testing/fixtures.js';
 import {
   complete,
   manager,
@@ -11,7 +12,7 @@ import {
   t3,
   unwrap,
 } from '../testing/progress-helpers.js';
-import { initialProgress } from './progress.js';
+import { type Actor, type CompletionSource, initialProgress } from './progress.js';
 import { completeMilestone, waiveMilestone } from './transitions.js';
 
 describe('completeMilestone', () => {
@@ -150,6 +151,153 @@ describe('completeMilestone', () => {
     progress = complete(progress, 'integration', t2);
     progress = complete(progress, 'first-workflow', t3);
     expect(statuses(progress)['go-live']).toBe('open');
+  });
+});
+
+describe('completeMilestone and verification', () => {
+  // How each completion source is verified: the spec the transition enforces.
+  const METHOD: Record<CompletionSource, VerificationMethod> = {
+    automatic: 'auto',
+    csm: 'csm',
+    client: 'client',
+  };
+  const sources: CompletionSource[] = ['automatic', 'csm', 'client'];
+  const methods: VerificationMethod[] = ['auto', 'csm', 'client'];
+  // Every non-empty verification list a milestone can declare.
+  const lists = [1, 2, 3, 4, 5, 6, 7].map((bits) => methods.filter((_, i) => bits & (1 << i)));
+  const oneStep = (verification: VerificationMethod[]) =>
+    program([
+      milestone('setup', 5, [], {
+        verification,
+        ...(verification.includes('auto') && { criteria: 'event_count("Setup Done") >= 1' }),
+      }),
+    ]);
+  const actorOf: Record<CompletionSource, Actor> = {
+    automatic: system,
+    csm,
+    client: { type: 'contact', id: 'contact_1' },
+  };
+  const completeSetup = (verification: VerificationMethod[], source: CompletionSource) => {
+    const p = oneStep(verification);
+    return completeMilestone(p, initialProgress(p, t0, {}), {
+      milestoneKey: 'setup',
+      at: t1,
+      source,
+      evidence: { note: 'done' },
+      actor: actorOf[source],
+    });
+  };
+
+  // The wording of each refusal: who may verify the milestone, and who may not.
+  const refusals: Record<string, string> = {
+    'csm -> automatic':
+      'Milestone "setup" is verified by the CSM; it cannot be completed automatically',
+    'client -> automatic':
+      'Milestone "setup" is verified by the client; it cannot be completed automatically',
+    'csm,client -> automatic':
+      'Milestone "setup" is verified by the CSM or by the client; it cannot be completed automatically',
+    'auto -> csm':
+      'Milestone "setup" is verified automatically from product data; a CSM cannot complete it',
+    'client -> csm': 'Milestone "setup" is verified by the client; a CSM cannot complete it',
+    'auto,client -> csm':
+      'Milestone "setup" is verified automatically from product data or by the client; a CSM cannot complete it',
+    'auto -> client':
+      'Milestone "setup" is verified automatically from product data; the client cannot confirm it',
+    'csm -> client': 'Milestone "setup" is verified by the CSM; the client cannot confirm it',
+    'auto,csm -> client':
+      'Milestone "setup" is verified automatically from product data or by the CSM; the client cannot confirm it',
+  };
+
+  const cases = lists.flatMap((verification) =>
+    sources.map((source) => ({ verification, source, name: `${verification} -> ${source}` })),
+  );
+
+  it.each(cases)('$name', ({ verification, source, name }) => {
+    const result = completeSetup(verification, source);
+    if (verification.includes(METHOD[source])) {
+      expect(result.ok, name).toBe(true);
+      expect(unwrap(result).progress[0]).toMatchObject({
+        status: 'completed',
+        completionSource: source,
+        verifiedBy: actorOf[source],
+      });
+      return;
+    }
+    expect(result).toEqual({
+      ok: false,
+      error: {
+        code: 'verification_not_allowed',
+        milestoneKey: 'setup',
+        source,
+        allowed: verification,
+        message: refusals[name],
+      },
+    });
+  });
+
+  it('words every refusal, one per source and verification list that lacks its method', () => {
+    const refused = cases.filter((c) => !c.verification.includes(METHOD[c.source]));
+    expect(refused.map((c) => c.name).sort()).toEqual(Object.keys(refusals).sort());
+  });
+
+  it('lists the allowed methods as auto, csm, client whatever order the program gives', () => {
+    const p = oneStep(['client', 'auto']);
+    const result = completeMilestone(p, initialProgress(p, t0, {}), {
+      milestoneKey: 'setup',
+      at: t1,
+      source: 'csm',
+      actor: csm,
+    });
+    expect(result.ok ? null : result.error).toMatchObject({
+      allowed: ['auto', 'client'],
+      message:
+        'Milestone "setup" is verified automatically from product data or by the client; a CSM cannot complete it',
+    });
+  });
+
+  it('refuses a disallowed source before looking at the dependencies, after a done milestone', () => {
+    // go-live is verified by the client alone; it is locked at the start.
+    const locked = completeMilestone(sampleProgram, start(), {
+      milestoneKey: 'go-live',
+      at: t1,
+      source: 'csm',
+      actor: csm,
+    });
+    expect(locked.ok ? null : locked.error).toMatchObject({
+      code: 'verification_not_allowed',
+      milestoneKey: 'go-live',
+      allowed: ['client'],
+    });
+    // kickoff (csm or client) done: completing it again is refused as done, whatever the source.
+    const done = completeMilestone(sampleProgram, complete(start(), 'kickoff'), {
+      milestoneKey: 'kickoff',
+      at: t2,
+      source: 'automatic',
+      actor: system,
+    });
+    expect(done.ok ? null : done.error.code).toBe('already_completed');
+  });
+
+  it('lets a manager waive a milestone whatever its verification', () => {
+    for (const verification of lists) {
+      const p = oneStep(verification);
+      const waived = waiveMilestone(p, initialProgress(p, t0, {}), {
+        milestoneKey: 'setup',
+        at: t1,
+        actor: manager,
+        reason: 'Not needed for this account',
+      });
+      expect(waived.ok, String(verification)).toBe(true);
+    }
+    // integration is verified by the product data or the client, never by a person at Waymark.
+    const progress = complete(start(), 'kickoff');
+    const waived = waiveMilestone(sampleProgram, progress, {
+      milestoneKey: 'integration',
+      at: t2,
+      actor: manager,
+      reason: 'Customer imports CSV files instead',
+    });
+    expect(statuses(unwrap(waived).progress).integration).toBe('waived');
   });
 });
 

@@ -1,8 +1,9 @@
-import type { ProgramDefinition } from '../program/program.js';
+import type { ProgramDefinition, VerificationMethod } from '../program/program.js';
 import { err, ok, type Result } from '../result.js';
 import { type Instant, isInstant } from '../schedule/local-date.js';
 import {
   type Actor,
+  type CompletionSource,
   effectiveDependencies,
   isDone,
   lockedProgress,
@@ -100,6 +101,60 @@ function alreadyDone(row: MilestoneProgress): ProgressError | null {
   return null;
 }
 
+/** The verification method each completion source stands for. */
+const METHOD_OF_SOURCE: Record<CompletionSource, VerificationMethod> = {
+  automatic: 'auto',
+  csm: 'csm',
+  client: 'client',
+};
+const METHOD_ORDER: readonly VerificationMethod[] = ['auto', 'csm', 'client'];
+const VERIFIED_HOW: Record<VerificationMethod, string> = {
+  auto: 'automatically from product data',
+  csm: 'by the CSM',
+  client: 'by the client',
+};
+const REFUSED_WHO: Record<CompletionSource, string> = {
+  automatic: 'it cannot be completed automatically',
+  csm: 'a CSM cannot complete it',
+  client: 'the client cannot confirm it',
+};
+
+/** "a", "a or b", "a, b or c". */
+function either(parts: readonly string[]): string {
+  return parts.length <= 1
+    ? parts.join('')
+    : `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1]}`;
+}
+
+/**
+ * Refuses a completion whose source is not one of the milestone's verification methods, e.g. a
+ * CSM marking done a milestone only the client may confirm. Waivers are not completions and are
+ * never subject to it.
+ */
+function verificationRefused(
+  program: ProgramDefinition,
+  row: MilestoneProgress,
+  source: CompletionSource,
+): ProgressError | null {
+  const milestone = program.milestones.find((m) => m.key === row.milestoneKey);
+  if (milestone === undefined) {
+    return {
+      code: 'unknown_milestone',
+      milestoneKey: row.milestoneKey,
+      message: `Milestone ${quote(row.milestoneKey)} is not in program ${quote(program.key)}`,
+    };
+  }
+  const allowed = METHOD_ORDER.filter((method) => milestone.verification.includes(method));
+  if (allowed.includes(METHOD_OF_SOURCE[source])) return null;
+  return {
+    code: 'verification_not_allowed',
+    milestoneKey: row.milestoneKey,
+    source,
+    allowed,
+    message: `Milestone ${quote(row.milestoneKey)} is verified ${either(allowed.map((m) => VERIFIED_HOW[m]))}; ${REFUSED_WHO[source]}`,
+  };
+}
+
 /**
  * Applies `updated` rows, then brings every other open or locked row in line with its
  * dependencies: open exactly when all are completed or waived. Only done statuses gate, so one
@@ -154,7 +209,10 @@ function settle(
 
 /**
  * Completes an open milestone, recording how it was verified; dependents whose dependencies
- * are now all satisfied open at the same instant.
+ * are now all satisfied open at the same instant. The source must be one of the milestone's
+ * verification methods (`automatic` for auto, `csm`, `client`); a done milestone is refused as
+ * such first, and a disallowed source is refused before a locked milestone, since waiting for
+ * the dependencies would not help.
  */
 export function completeMilestone(
   program: ProgramDefinition,
@@ -164,8 +222,8 @@ export function completeMilestone(
   const checked = check(program, progress, input.milestoneKey, input.at);
   if (!checked.ok) return checked;
   const { enrollment, row } = checked.value;
-  const done = alreadyDone(row);
-  if (done !== null) return err(done);
+  const problem = alreadyDone(row) ?? verificationRefused(program, row, input.source);
+  if (problem !== null) return err(problem);
   if (row.status === 'locked') {
     const incomplete = incompleteDependencies(enrollment, row.milestoneKey);
     return err({

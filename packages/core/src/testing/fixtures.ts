@@ -36,7 +36,12 @@ export function program(
 export const csm: Actor = { type: 'user', id: 'user_csm' };
 export const system: Actor = { type: 'system', id: null };
 
-/** A 90-day program shaped like the reference ladder: four phases, a DAG, one auto milestone. */
+/**
+ * A 90-day program shaped like the reference ladder: four phases, a DAG, and each way of
+ * verifying a completion: the CSM or the client (kickoff), the product data or the client
+ * (integration), the CSM alone (training, sso), the product data or the CSM (first-workflow),
+ * the client alone (go-live).
+ */
 export const sampleProgramInput: ProgramDefinitionInput = {
   key: 'standard-onboarding',
   name: 'Standard onboarding',
@@ -47,7 +52,13 @@ export const sampleProgramInput: ProgramDefinitionInput = {
     { key: 'sustained', name: 'Sustained success', startDay: 61, endDay: 90 },
   ],
   milestones: [
-    { key: 'kickoff', title: 'Kickoff call held', phase: 'foundation', targetDay: 3 },
+    {
+      key: 'kickoff',
+      title: 'Kickoff call held',
+      phase: 'foundation',
+      targetDay: 3,
+      verification: ['csm', 'client'],
+    },
     {
       key: 'integration',
       title: 'CRM integration live',
@@ -73,6 +84,8 @@ export const sampleProgramInput: ProgramDefinitionInput = {
       phase: 'initial-value',
       targetDay: 30,
       dependsOn: ['integration', 'training'],
+      verification: ['auto', 'csm'],
+      criteria: 'event_count("Workflow Completed") >= 1',
       firstValue: true,
       playbook: {
         purpose: 'Show value early',

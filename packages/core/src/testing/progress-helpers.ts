@@ -1,8 +1,13 @@
-import { initialProgress, type MilestoneProgress } from '../progress/progress.js';
+import {
+  type Actor,
+  type CompletionSource,
+  initialProgress,
+  type MilestoneProgress,
+} from '../progress/progress.js';
 import type { ProgressUpdate } from '../progress/progress-change.js';
 import { completeMilestone } from '../progress/transitions.js';
 import type { Result } from '../result.js';
-import { csm, sampleProgram } from './fixtures.js';
+import { csm, sampleProgram, system } from './fixtures.js';
 
 // Shared by the transition tests: instants a day apart and the sample program, enterprise segment.
 export const t0 = '2026-03-02T09:00:00.000Z';
@@ -20,13 +25,32 @@ export function unwrap<E>(result: Result<ProgressUpdate, E>): ProgressUpdate {
 export const statuses = (progress: MilestoneProgress[]) =>
   Object.fromEntries(progress.map((p) => [p.milestoneKey, p.status]));
 
-export const complete = (progress: MilestoneProgress[], milestoneKey: string, at = t1) =>
-  unwrap(
+export const client: Actor = { type: 'contact', id: 'contact_1' };
+
+/**
+ * The completion source a milestone of the sample program accepts: the CSM's when its
+ * verification lists csm, else the client's, else the product data's. Completions have to
+ * match the milestone's verification, so the helper never completes one by a method it refuses.
+ */
+export function allowedSource(milestoneKey: string): CompletionSource {
+  const verification =
+    sampleProgram.milestones.find((m) => m.key === milestoneKey)?.verification ?? [];
+  if (verification.includes('csm')) return 'csm';
+  if (verification.includes('client')) return 'client';
+  return 'automatic';
+}
+
+const actorFor: Record<CompletionSource, Actor> = { csm, client, automatic: system };
+
+export const complete = (progress: MilestoneProgress[], milestoneKey: string, at = t1) => {
+  const source = allowedSource(milestoneKey);
+  return unwrap(
     completeMilestone(sampleProgram, progress, {
       milestoneKey,
       at,
-      source: 'csm',
+      source,
       evidence: { note: `${milestoneKey} done` },
-      actor: csm,
+      actor: actorFor[source],
     }),
   ).progress;
+};

@@ -44,6 +44,8 @@ function sampleBody(route: string, a: { externalId: string }): unknown {
     'POST /api/v1/programs': { definition: { ...threeStepProgram, key: 'b-own-program' } },
     'POST /api/v1/programs/{programKey}/versions': { definition: threeStepProgram },
     'POST /api/v1/programs/{programKey}/versions/{version}/publish': undefined,
+    'POST /api/v1/programs/{programKey}/archive': undefined,
+    'POST /api/v1/programs/{programKey}/unarchive': undefined,
     'POST /api/v1/programs/{programKey}/migrations': { from: 1, to: 1, apply: true },
   };
   if (!(route in bodies))
@@ -219,6 +221,8 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
       key: 'kickoff',
       status: 'open',
     });
+    const program = await call(server, 'GET', '/api/v1/programs/three-step', { as: adminA });
+    expect(program.json).toMatchObject({ archivedAt: null, latestVersion: 1 });
     const csm = await call(server, 'GET', `/api/v1/users/${csmA.userId}`, { as: adminA });
     expect(csm.json).toMatchObject({ role: 'csm', active: true });
     const keys = await call(server, 'GET', '/api/v1/api-keys', { as: adminA });

@@ -1,4 +1,10 @@
-import { type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely, sql } from 'kysely';
+import {
+  type ColumnDefinitionBuilder,
+  type CreateTableBuilder,
+  type Kysely,
+  type RawBuilder,
+  sql,
+} from 'kysely';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -20,10 +26,27 @@ export interface Dialect {
     /** Several processes may claim background work concurrently (`FOR UPDATE SKIP LOCKED`). */
     readonly concurrentWorkers: boolean;
   };
-  /** Adds an auto-incrementing integer primary key column named `id`. */
-  serialPrimaryKey<T extends string, C extends string>(
+  /** Adds an auto-incrementing integer primary key column (named `id` unless told). */
+  serialPrimaryKey<T extends string, C extends string, N extends string = 'id'>(
     table: CreateTableBuilder<T, C>,
-  ): CreateTableBuilder<T, C | 'id'>;
+    name?: N,
+  ): CreateTableBuilder<T, C | N>;
+  /**
+   * Adds a column `txid`: the writing transaction, so a reader can follow rows in commit order.
+   * PostgreSQL hands out sequence numbers before commit, in any order, so a reader that only
+   * followed `seq` could pass a row that commits later; there `txid` is the transaction id, and
+   * rows are read in (txid, seq) order below the oldest transaction still running. SQLite has
+   * one writer, which commits in sequence order: `txid` is always 0.
+   */
+  transactionIdColumn<T extends string, C extends string>(
+    table: CreateTableBuilder<T, C>,
+  ): CreateTableBuilder<T, C | 'txid'>;
+  /** A `txid` value (given as text) in SQL, typed to compare with the column. */
+  transactionId(value: string): RawBuilder<unknown>;
+  /** True for rows whose transaction is older than every running one (always on SQLite). */
+  settledTransaction(): RawBuilder<boolean>;
+  /** The index that reads in commit order need (none on SQLite, where `seq` is that order). */
+  commitOrderIndex(table: string, seqColumn: string): ReturnType<typeof sql.raw>[];
   /** SQL that makes a table refuse UPDATE and DELETE. */
   appendOnlyGuard(table: string): ReturnType<typeof sql.raw>[];
   /** The schema new tables land in (PostgreSQL's search path); none on SQLite. */
@@ -34,10 +57,17 @@ export const sqliteDialect: Dialect = {
   engine: 'sqlite',
   types: { instant: 'text', date: 'text', json: 'text', flag: 'integer' },
   capabilities: { concurrentWorkers: false },
-  serialPrimaryKey: (table) =>
-    table.addColumn('id', 'integer', (col: ColumnDefinitionBuilder) =>
+  serialPrimaryKey: (table, name) =>
+    table.addColumn(name ?? 'id', 'integer', (col: ColumnDefinitionBuilder) =>
       col.primaryKey().autoIncrement().notNull(),
     ),
+  transactionIdColumn: (table) =>
+    table.addColumn('txid', 'integer', (col: ColumnDefinitionBuilder) =>
+      col.notNull().defaultTo(0),
+    ),
+  commitOrderIndex: () => [],
+  transactionId: (value) => sql`${Number(value)}`,
+  settledTransaction: () => sql<boolean>`1 = 1`,
   appendOnlyGuard: (table) =>
     (['update', 'delete'] as const).map((op) =>
       sql.raw(
@@ -52,10 +82,19 @@ export const postgresDialect: Dialect = {
   engine: 'postgres',
   types: { instant: 'timestamptz', date: 'date', json: 'jsonb', flag: 'boolean' },
   capabilities: { concurrentWorkers: true },
-  serialPrimaryKey: (table) =>
-    table.addColumn('id', 'bigint', (col: ColumnDefinitionBuilder) =>
+  serialPrimaryKey: (table, name) =>
+    table.addColumn(name ?? 'id', 'bigint', (col: ColumnDefinitionBuilder) =>
       col.primaryKey().generatedAlwaysAsIdentity(),
     ),
+  transactionIdColumn: (table) =>
+    table.addColumn('txid', sql`xid8`, (col: ColumnDefinitionBuilder) =>
+      col.notNull().defaultTo(sql`pg_current_xact_id()`),
+    ),
+  transactionId: (value) => sql`cast(${value} as xid8)`,
+  settledTransaction: () => sql<boolean>`txid < pg_snapshot_xmin(pg_current_snapshot())`,
+  commitOrderIndex: (table, seqColumn) => [
+    sql.raw(`create index ${table}_commit_order on ${table} (txid, ${seqColumn})`),
+  ],
   appendOnlyGuard: (table) => [
     sql.raw(
       `create or replace function ${table}_append_only() returns trigger language plpgsql as $$ ` +

@@ -65,6 +65,7 @@ describe.runIf(engines.length === 2)('schema parity between SQLite and PostgreSQ
     bool: 'integer',
     boolean: 'integer',
     int8: 'integer',
+    xid8: 'integer',
     int4: 'integer',
     bigint: 'integer',
   };

@@ -66,6 +66,8 @@ export interface ProgramsTable {
   name: string;
   created_at: Instant;
   updated_at: Instant;
+  /** Set while the program is archived; null when it is in use. */
+  archived_at: Instant | null;
 }
 
 export interface ProgramVersionsTable {
@@ -178,6 +180,44 @@ export interface LoginFailuresTable {
   locked_until: Instant | null;
 }
 
+export interface EventsTable {
+  seq: Generated<number>;
+  /** The writing transaction on PostgreSQL (text of an xid8); always 0 on SQLite. */
+  txid: Generated<string | number>;
+  workspace_id: string;
+  message_id: string;
+  type: string;
+  event: string | null;
+  account_key: string | null;
+  user_id: string | null;
+  anonymous_id: string | null;
+  timestamp: Instant;
+  received_at: Instant;
+  payload: JsonText;
+}
+
+export interface AccountUsersTable {
+  workspace_id: string;
+  user_key: string;
+  account_key: string;
+  updated_at: Instant;
+}
+
+export interface EnrollmentMetricsTable {
+  enrollment_id: string;
+  workspace_id: string;
+  state: JsonText;
+  rebuild_requested_at: Instant | null;
+  updated_at: Instant;
+}
+
+export interface TrackingCursorTable {
+  name: string;
+  txid: string | number;
+  seq: number;
+  updated_at: Instant;
+}
+
 export interface DB {
   workspaces: WorkspacesTable;
   users: UsersTable;
@@ -193,4 +233,8 @@ export interface DB {
   setup_tokens: SetupTokensTable;
   api_keys: ApiKeysTable;
   login_failures: LoginFailuresTable;
+  events: EventsTable;
+  account_users: AccountUsersTable;
+  enrollment_metrics: EnrollmentMetricsTable;
+  tracking_cursor: TrackingCursorTable;
 }

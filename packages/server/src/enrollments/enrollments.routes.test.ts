@@ -256,6 +256,41 @@ describe.each(testEngines())('enrollments and milestone progress over HTTP [%s]'
     expect(statuses(progress.json.enrollments[0])).toEqual(statuses(reopened.json.enrollment));
   });
 
+  it('lets a CSM complete a csm-verified milestone but not an auto-only one (409)', async () => {
+    const a = await account();
+    const { id } = (await enroll(a.id)).json;
+    const verification = (key: string) =>
+      program.milestones.find((m) => m.key === key)?.verification;
+    expect(verification('kickoff')).toContain('csm');
+    expect(verification('integration')).toEqual(['auto']);
+
+    const kickoff = await act(csm, id, 'kickoff', 'complete', { evidence: { note: 'held' } });
+    expect(kickoff.status, kickoff.text).toBe(200);
+    expect(statuses(kickoff.json.enrollment)).toMatchObject({ integration: 'open' });
+
+    const refused = await act(csm, id, 'integration', 'complete', {
+      evidence: { note: 'looks synced to me' },
+    });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.json).toMatchObject({
+      type: 'urn:waymark:problem:verification-not-allowed',
+      status: 409,
+      code: 'verification_not_allowed',
+      milestoneKey: 'integration',
+      source: 'csm',
+      allowed: ['auto'],
+    });
+    expect(refused.json.detail).toContain('"integration"');
+    expect(refused.json.detail).toContain('a CSM cannot complete it');
+
+    // Nothing changed, and a manager can still waive it.
+    const progress = await call(server, 'GET', `/api/v1/accounts/${a.id}/progress`, { as: viewer });
+    expect(statuses(progress.json.enrollments[0])).toEqual(statuses(kickoff.json.enrollment));
+    const waived = await act(manager, id, 'integration', 'waive', { reason: 'CSV import' });
+    expect(waived.status, waived.text).toBe(200);
+  });
+
   it('keeps one audit event per transition, with before, after, reason and evidence', async () => {
     const a = await account();
     const { id } = (await enroll(a.id)).json;

@@ -231,7 +231,7 @@ export function enrollmentsRoutes({ db, clock }: { db: Db; clock: Clock }): Fast
 
     transition(
       'complete',
-      'Complete an open milestone with evidence; dependents whose dependencies are done open',
+      'Complete an open milestone with evidence, as the CSM (409 unless its verification includes csm); dependents whose dependencies are done open',
       'progress:complete',
       completeBody,
       (b: z.infer<typeof completeBody>) => ({

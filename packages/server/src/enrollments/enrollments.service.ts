@@ -15,7 +15,6 @@ import {
   waiveMilestone,
 } from '@waymark/core';
 import { type Account, findAccount } from '../accounts/accounts.repo.js';
-import { appendAuditEvents } from '../audit/audit.repo.js';
 import { recordAudit } from '../audit/record-audit.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
@@ -26,6 +25,8 @@ import {
   listProgramVersions,
   type ProgramVersion,
 } from '../programs/programs.repo.js';
+import { refuseIfArchived } from '../programs/programs.service.js';
+import { requestRebuild } from '../tracking/tracking.repo.js';
 import { findUser } from '../users/users.repo.js';
 import { findWorkspace, type Workspace } from '../workspaces/workspaces.repo.js';
 import {
@@ -35,6 +36,7 @@ import {
   listEnrollmentsForAccount,
 } from './enrollments.repo.js';
 import { listProgress, saveProgress } from './progress.repo.js';
+import { recordProgressChanges } from './record-progress-changes.js';
 
 export interface EnrollInput {
   programKey: string;
@@ -153,6 +155,7 @@ export async function enrollAccount(
     if (!account) throw accountNotFound();
     const program = await findProgramByKey(trx, workspaceId, input.programKey);
     if (!program) throw invalidField('body.programKey', 'no such program in this workspace');
+    refuseIfArchived(program, 'take new enrollments');
     const versions = await listProgramVersions(trx, workspaceId, program.id);
     let version: ProgramVersion | undefined;
     if (input.version === undefined) {
@@ -210,6 +213,8 @@ export async function enrollAccount(
     const progress = initialProgress(version.definition, enrollment.startedAt, account);
     await insertEnrollment(trx, enrollment);
     await saveProgress(trx, workspaceId, enrollment.id, progress, now);
+    // The account's events so far, even from before it was known, count from the start.
+    await requestRebuild(trx, workspaceId, [enrollment.id], now);
     const { workspaceId: _w, ...after } = enrollment;
     await recordAudit(
       trx,
@@ -286,9 +291,14 @@ const PROBLEM_TITLES: Record<ProgressError['code'], string> = {
   not_done: 'Milestone not done',
   reason_required: 'Reason required',
   dependents_completed: 'Dependents are done',
+  verification_not_allowed: 'Verification method not allowed',
 };
 
-/** A refusal from core's transitions, as a problem that names the fault. */
+/**
+ * A refusal from core's transitions, as a problem that names the fault: 409 for a milestone
+ * whose state or verification does not allow the change (e.g. `verification-not-allowed` when
+ * the milestone is verified only automatically or by the client), 400 for a missing reason.
+ */
 function progressProblem(error: ProgressError): HttpProblem {
   const { message, ...fields } = error;
   if (error.code === 'unknown_milestone')
@@ -355,31 +365,9 @@ export async function changeMilestone(
             });
     if (!result.ok) throw progressProblem(result.error);
     const { changes } = result.value;
-    await saveProgress(
-      trx,
-      workspaceId,
-      enrollment.id,
-      changes.map((change) => change.after),
-      now,
-    );
-    await appendAuditEvents(
-      trx,
-      changes.map((change) => ({
-        workspaceId,
-        occurredAt: change.at,
-        actor: change.actor,
-        action: change.type,
-        entity: { type: 'milestone_progress', id: `${enrollment.id}/${change.milestoneKey}` },
-        before: change.before,
-        after: change.after,
-        context: {
-          enrollmentId: enrollment.id,
-          ...(change.reason !== undefined && { reason: change.reason }),
-          ...(change.after.evidence !== null &&
-            change.type === 'milestone.completed' && { evidence: change.after.evidence }),
-        },
-      })),
-    );
+    await recordProgressChanges(trx, workspaceId, enrollment.id, changes, now);
+    // A milestone this opened may already be met by the product data.
+    await requestRebuild(trx, workspaceId, [enrollment.id], now);
     const account = await findAccount(trx, workspaceId, enrollment.accountId);
     if (!account) throw new Error(`enrollment ${enrollment.id} without its account`);
     const workspace = await requireWorkspace(trx, workspaceId);

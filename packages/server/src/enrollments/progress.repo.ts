@@ -58,6 +58,25 @@ export async function listProgress(
   return rows.map(toProgress);
 }
 
+/** The progress of several enrollments at once, by enrollment id. */
+export async function listProgressOfEnrollments(
+  db: Db,
+  workspaceId: string,
+  enrollmentIds: readonly string[],
+): Promise<Map<string, MilestoneProgress[]>> {
+  const byEnrollment = new Map<string, MilestoneProgress[]>(enrollmentIds.map((id) => [id, []]));
+  if (enrollmentIds.length === 0) return byEnrollment;
+  const rows = await db
+    .selectFrom('milestone_progress')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('enrollment_id', 'in', enrollmentIds)
+    .orderBy('milestone_key')
+    .execute();
+  for (const row of rows) byEnrollment.get(row.enrollment_id)?.push(toProgress(row));
+  return byEnrollment;
+}
+
 /**
  * Writes the given milestones' progress, inserting new rows and replacing changed
  * ones. When a milestone appears more than once (a sequence of changes), its last

@@ -22,6 +22,10 @@ import { enrollmentsRoutes } from '../enrollments/enrollments.routes.js';
 import { healthRoutes } from '../health/health.routes.js';
 import type { Mailer } from '../mail/mailer.js';
 import { programsRoutes } from '../programs/programs.routes.js';
+import { createIngestion } from '../tracking/ingest.js';
+import { ingestRoutes } from '../tracking/ingest.routes.js';
+import { createTracker, type Tracker } from '../tracking/tracker.js';
+import { createWriteKeyChecker } from '../tracking/write-keys.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { createUsersService } from '../users/users.service.js';
 import { workspacesRoutes } from '../workspaces/workspaces.routes.js';
@@ -45,6 +49,15 @@ export interface ServerOptions {
   mailer?: Mailer | null;
   /** The server secret identity-verification secrets derive from (random per process if unset). */
   serverSecret?: string;
+  /** Ingestion requests per second per write key. */
+  ingestRateLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Follows the stored events and completes milestones from them. */
+    tracker: Tracker;
+  }
 }
 
 /** The composition root: every feature registers its own routes over narrow dependencies. */
@@ -95,6 +108,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(enrollmentsRoutes({ db, clock }));
   await app.register(checklistRoutes({ db, serverSecret }));
   await app.register(programsRoutes({ db, clock }));
+
+  const tracker = createTracker({ database: options.database, clock, log: app.log });
+  app.decorate('tracker', tracker);
+  app.addHook('onReady', async () => tracker.start());
+  app.addHook('onClose', async () => tracker.stop());
+  await app.register(
+    ingestRoutes({
+      ingestion: createIngestion({ db, onStored: tracker.nudge }),
+      writeKeys: createWriteKeyChecker({ db, clock }),
+      clock,
+      rateLimit: options.ingestRateLimit ?? 2000,
+    }),
+  );
 
   const web = await registerWeb(app, options.webRoot ?? defaultWebRoot);
   app.setNotFoundHandler((request, reply) =>

@@ -11,7 +11,12 @@ export interface Program {
   name: string;
   createdAt: string;
   updatedAt: string;
+  /** When the program was archived; null while it is in use. */
+  archivedAt: string | null;
 }
+
+/** A program as first saved: never archived yet. */
+export type NewProgram = Omit<Program, 'archivedAt'>;
 
 export interface ProgramVersion {
   id: string;
@@ -33,6 +38,7 @@ const toProgram = (row: Selectable<ProgramsTable>): Program => ({
   name: row.name,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
+  archivedAt: row.archived_at,
 });
 
 const toVersion = (row: Selectable<ProgramVersionsTable>): ProgramVersion => ({
@@ -47,7 +53,8 @@ const toVersion = (row: Selectable<ProgramVersionsTable>): ProgramVersion => ({
   createdAt: row.created_at,
 });
 
-export async function insertProgram(db: Db, program: Program): Promise<void> {
+/** Inserts a new program; a second one with the same key fails the unique constraint. */
+export async function insertProgram(db: Db, program: NewProgram): Promise<void> {
   await db
     .insertInto('programs')
     .values({
@@ -141,14 +148,40 @@ export async function publishProgramVersion(
   return result.numUpdatedRows > 0n;
 }
 
-export async function listPrograms(db: Db, workspaceId: string): Promise<Program[]> {
-  const rows = await db
-    .selectFrom('programs')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .orderBy('key')
-    .execute();
+/** Which programs a listing shows: those in use (the default), the archived ones, or both. */
+export type ArchivedFilter = 'exclude' | 'only' | 'include';
+
+export async function listPrograms(
+  db: Db,
+  workspaceId: string,
+  archived: ArchivedFilter = 'exclude',
+): Promise<Program[]> {
+  let query = db.selectFrom('programs').selectAll().where('workspace_id', '=', workspaceId);
+  if (archived === 'exclude') query = query.where('archived_at', 'is', null);
+  if (archived === 'only') query = query.where('archived_at', 'is not', null);
+  const rows = await query.orderBy('key').execute();
   return rows.map(toProgram);
+}
+
+/**
+ * Archives (`at`) or unarchives (`null`) a program. Only a row not already in that state is
+ * touched, so concurrent calls change it once; false when nothing changed.
+ */
+export async function setProgramArchived(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  at: string | null,
+  updatedAt: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('programs')
+    .set({ archived_at: at, updated_at: updatedAt })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .where('archived_at', at === null ? 'is not' : 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 /** Every version of every program of the workspace, without definitions: for listings. */

@@ -267,6 +267,200 @@ describe.each(testEngines())('programs over REST [%s]', (engine) => {
     expect(res.status).toBe(403);
   });
 
+  it('documents both the JSON and the YAML answer of a version in the OpenAPI document', async () => {
+    const doc = (await call(server, 'GET', '/api/openapi.json')).json;
+    const content =
+      doc.paths['/api/v1/programs/{programKey}/versions/{version}'].get.responses['200'].content;
+    expect(Object.keys(content).sort()).toEqual(['application/json', 'application/yaml']);
+    expect(content['application/yaml'].schema.type).toBe('string');
+    expect(content['application/json'].schema.properties.definition).toBeDefined();
+    const list = doc.paths['/api/v1/programs'].get;
+    expect(list.parameters.map((p: { name: string }) => p.name)).toContain('archived');
+  });
+
+  describe('concurrent creation of one key', () => {
+    it('creates it once and answers every other request 409, whatever its definition', async () => {
+      for (const [round, renamed] of [
+        [1, false],
+        [2, true],
+        [3, true],
+      ] as const) {
+        const key = `raced-${round}`;
+        const bodies = [0, 1, 2].map((i) => ({
+          definition: withKey(key, renamed && i > 0 ? { name: `Other name ${i}` } : {}),
+        }));
+        const answers = await Promise.all(
+          bodies.map((body) => call(server, 'POST', '/api/v1/programs', { as: admin, body })),
+        );
+        const statuses = answers.map((a) => a.status).sort();
+        expect(statuses, answers.map((a) => a.text).join('\n')).toEqual([201, 409, 409]);
+        for (const refused of answers.filter((a) => a.status === 409)) {
+          expect(refused.headers.get('content-type')).toContain('application/problem+json');
+          expect(refused.json).toMatchObject({ title: 'Program exists', status: 409 });
+        }
+        const one = await call(server, 'GET', `/api/v1/programs/${key}`, { as: viewer });
+        expect(one.json.versions).toHaveLength(1);
+      }
+    });
+  });
+
+  describe('archiving', () => {
+    const listed = async (query = '') =>
+      (await call(server, 'GET', `/api/v1/programs${query}`, { as: viewer })).json.programs.map(
+        (p: { key: string }) => p.key,
+      );
+    const enroll = (accountId: string, programKey: string) =>
+      call(server, 'POST', `/api/v1/accounts/${accountId}/enrollments`, {
+        as: admin,
+        body: { programKey },
+      });
+
+    it('hides the program, refuses new versions and enrollments, keeps enrollments going, and undoes', async () => {
+      const v1 = withKey('retired');
+      await call(server, 'POST', '/api/v1/programs', { as: admin, body: { definition: v1 } });
+      await call(server, 'POST', '/api/v1/programs/retired/versions/1/publish', { as: admin });
+      const first = await makeAccount(server.database.db, workspace.id);
+      const enrolled = await enroll(first.id, 'retired');
+      expect(enrolled.status, enrolled.text).toBe(201);
+      // A draft v2, saved before archiving.
+      const v2 = redated(v1, 'training', 25);
+      await call(server, 'POST', '/api/v1/programs/retired/versions', {
+        as: admin,
+        body: { definition: v2 },
+      });
+
+      const byViewer = await call(server, 'POST', '/api/v1/programs/retired/archive', {
+        as: viewer,
+      });
+      expect(byViewer.status).toBe(403);
+
+      server.clock.advance(60_000);
+      const archivedAt = server.clock();
+      const archived = await call(server, 'POST', '/api/v1/programs/retired/archive', {
+        as: admin,
+      });
+      expect(archived.status, archived.text).toBe(200);
+      expect(archived.json).toMatchObject({
+        key: 'retired',
+        archivedAt,
+        updatedAt: archivedAt,
+        latestPublishedVersion: 1,
+        draftVersion: 2,
+      });
+      expect(archived.json.versions).toHaveLength(2);
+
+      // Archiving again changes nothing and records nothing.
+      server.clock.advance(60_000);
+      const again = await call(server, 'POST', '/api/v1/programs/retired/archive', { as: admin });
+      expect(again.status).toBe(200);
+      expect(again.json.archivedAt).toBe(archivedAt);
+
+      expect(await listed()).not.toContain('retired');
+      expect(await listed('?archived=only')).toEqual(['retired']);
+      const all = await listed('?archived=include');
+      expect(all).toContain('retired');
+      expect(all).toContain('versioned');
+      const unknown = await call(server, 'GET', '/api/v1/programs?archived=yes', { as: viewer });
+      expect(unknown.status).toBe(400);
+      const detail = await call(server, 'GET', '/api/v1/programs/retired', { as: viewer });
+      expect(detail.json.archivedAt).toBe(archivedAt);
+
+      // Nothing new: no enrollment, no version, no publishing, no second program by that key.
+      const second = await makeAccount(server.database.db, workspace.id);
+      const refused = await enroll(second.id, 'retired');
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(refused.json).toMatchObject({
+        type: 'urn:waymark:problem:program-archived',
+        title: 'Program archived',
+        archivedAt,
+      });
+      expect(refused.json.detail).toContain('unarchive');
+      const newVersion = await call(server, 'POST', '/api/v1/programs/retired/versions', {
+        as: admin,
+        body: { definition: redated(v1, 'kickoff', 6) },
+      });
+      expect(newVersion.status).toBe(409);
+      expect(newVersion.json.type).toBe('urn:waymark:problem:program-archived');
+      const unchanged = await call(server, 'POST', '/api/v1/programs/retired/versions', {
+        as: admin,
+        body: { definition: v2 },
+      });
+      expect(unchanged.status).toBe(200);
+      expect(unchanged.json).toMatchObject({ outcome: 'unchanged', program: { archivedAt } });
+      const publish = await call(server, 'POST', '/api/v1/programs/retired/versions/2/publish', {
+        as: admin,
+      });
+      expect(publish.status).toBe(409);
+      expect(publish.json.type).toBe('urn:waymark:problem:program-archived');
+      const recreate = await call(server, 'POST', '/api/v1/programs', {
+        as: admin,
+        body: { definition: v1 },
+      });
+      expect(recreate.status).toBe(409);
+      expect(recreate.json.detail).toContain('/unarchive');
+
+      // The enrollment made before goes on.
+      const done = await call(
+        server,
+        'POST',
+        `/api/v1/enrollments/${enrolled.json.id}/milestones/kickoff/complete`,
+        { as: admin, body: { evidence: { note: 'held after archiving' } } },
+      );
+      expect(done.status, done.text).toBe(200);
+      const progress = await call(server, 'GET', `/api/v1/accounts/${first.id}/progress`, {
+        as: viewer,
+      });
+      expect(progress.json.enrollments).toHaveLength(1);
+      expect(progress.json.enrollments[0].program).toMatchObject({ key: 'retired', version: 1 });
+      const version = await call(server, 'GET', '/api/v1/programs/retired/versions/1', {
+        as: viewer,
+      });
+      expect(version.status).toBe(200);
+
+      server.clock.advance(60_000);
+      const unarchived = await call(server, 'POST', '/api/v1/programs/retired/unarchive', {
+        as: admin,
+      });
+      expect(unarchived.status).toBe(200);
+      expect(unarchived.json).toMatchObject({ archivedAt: null, updatedAt: server.clock() });
+      expect(await listed()).toContain('retired');
+      expect((await enroll(second.id, 'retired')).status).toBe(201);
+      const unarchivedAgain = await call(server, 'POST', '/api/v1/programs/retired/unarchive', {
+        as: admin,
+      });
+      expect(unarchivedAgain.json.archivedAt).toBeNull();
+
+      const trail = await call(
+        server,
+        'GET',
+        `/api/v1/audit-events?entityType=program&entityId=${archived.json.id}`,
+        { as: admin },
+      );
+      const events = trail.json.events.filter((e: { action: string }) =>
+        ['program.archived', 'program.unarchived'].includes(e.action),
+      );
+      expect(events.map((e: { action: string }) => e.action).sort()).toEqual([
+        'program.archived',
+        'program.unarchived',
+      ]);
+      const archiving = events.find((e: { action: string }) => e.action === 'program.archived');
+      expect(archiving).toMatchObject({
+        occurredAt: archivedAt,
+        actor: { type: 'user', id: admin.userId },
+        before: { key: 'retired', archivedAt: null },
+        after: { key: 'retired', archivedAt },
+      });
+    });
+
+    it('answers 404 for a program that is not there', async () => {
+      for (const action of ['archive', 'unarchive']) {
+        const res = await call(server, 'POST', `/api/v1/programs/nowhere/${action}`, { as: admin });
+        expect(res.status).toBe(404);
+      }
+    });
+  });
+
   describe('moving enrollments between versions', () => {
     async function enroll(
       programVersionId: string,
@@ -291,11 +485,13 @@ describe.each(testEngines())('programs over REST [%s]', (engine) => {
       });
       let progress = initialProgress(program, T0, account);
       for (const key of complete) {
+        // Completed the way the milestone is verified: by the CSM, else from product data.
+        const byCsm = program.milestones.find((m) => m.key === key)?.verification.includes('csm');
         const done = completeMilestone(program, progress, {
           milestoneKey: key,
           at: T0,
-          source: 'csm',
-          actor: { type: 'user', id: admin.userId },
+          source: byCsm ? 'csm' : 'automatic',
+          actor: byCsm ? { type: 'user', id: admin.userId } : { type: 'system', id: null },
         });
         if (!done.ok) throw new Error(done.error.message);
         progress = done.value.progress;

@@ -20,8 +20,10 @@ import {
   problems,
   programDetailSchema,
   programListItemSchema,
+  programListQuery,
   programParams,
   programSourceSchema,
+  programYamlSchema,
   savedVersionSchema,
   versionParams,
   versionSummarySchema,
@@ -37,6 +39,7 @@ import {
   requireVersion,
   type SavedProgram,
   saveProgram,
+  setArchived,
 } from './programs.service.js';
 
 type Summary = Pick<ProgramVersion, 'version' | 'status'>;
@@ -64,6 +67,11 @@ const presentSaved = ({
   outcome,
 });
 
+async function detailOf(db: Db, program: Program) {
+  const versions = await listProgramVersions(db, program.workspaceId, program.id);
+  return { ...withVersions(program, versions), versions: versions.map(presentVersion) };
+}
+
 function sourceOf(body: { definition?: Record<string, unknown>; yaml?: string }): ProgramSource {
   return body.yaml !== undefined ? { yaml: body.yaml } : { definition: body.definition };
 }
@@ -81,14 +89,16 @@ export function programsRoutes({ db, clock }: { db: Db; clock: Clock }): Fastify
         config: { access: { permission: 'programs:read' } },
         schema: {
           tags: ['programs'],
-          summary: 'Programs, with their latest, published and draft versions',
+          summary:
+            'Programs, with their latest, published and draft versions; archived ones only on request',
+          querystring: programListQuery,
           response: { 200: z.object({ programs: z.array(programListItemSchema) }), ...problems },
         },
       },
       async (request) => {
         const { workspaceId } = principalOf(request);
         const [programs, versions] = await Promise.all([
-          listPrograms(db, workspaceId),
+          listPrograms(db, workspaceId, request.query.archived),
           listVersionSummaries(db, workspaceId),
         ]);
         return {
@@ -137,8 +147,7 @@ export function programsRoutes({ db, clock }: { db: Db; clock: Clock }): Fastify
       async (request) => {
         const { workspaceId } = principalOf(request);
         const program = await requireProgram(db, workspaceId, request.params.programKey);
-        const versions = await listProgramVersions(db, workspaceId, program.id);
-        return { ...withVersions(program, versions), versions: versions.map(presentVersion) };
+        return detailOf(db, program);
       },
     );
 
@@ -152,10 +161,19 @@ export function programsRoutes({ db, clock }: { db: Db; clock: Clock }): Fastify
           params: versionParams,
           querystring: z.object({ format: z.enum(['json', 'yaml']).default('json') }),
           response: {
-            200: versionSummarySchema.extend({
-              programKey: z.string(),
-              definition: definitionSchema,
-            }),
+            // One schema per media type: Fastify picks the serializer by the reply's type.
+            200: {
+              description: 'The version as JSON, or its definition as YAML with ?format=yaml',
+              content: {
+                'application/json': {
+                  schema: versionSummarySchema.extend({
+                    programKey: z.string(),
+                    definition: definitionSchema,
+                  }),
+                },
+                'application/yaml': { schema: programYamlSchema },
+              },
+            },
             ...problems,
           },
         },
@@ -165,12 +183,9 @@ export function programsRoutes({ db, clock }: { db: Db; clock: Clock }): Fastify
         const program = await requireProgram(db, workspaceId, request.params.programKey);
         const version = await requireVersion(db, program, request.params.version);
         if (request.query.format === 'yaml') {
-          return (
-            reply
-              .type('application/yaml; charset=utf-8')
-              // Text is sent as is: Fastify serializes only objects by the response schema.
-              .send(serializeProgramYaml(version.definition) as never)
-          );
+          return reply
+            .type('application/yaml; charset=utf-8')
+            .send(serializeProgramYaml(version.definition));
         }
         return {
           programKey: program.key,
@@ -237,6 +252,36 @@ export function programsRoutes({ db, clock }: { db: Db; clock: Clock }): Fastify
         return { programKey: request.params.programKey, ...presentVersion(version) };
       },
     );
+
+    // Archiving is the "delete" of programs: nothing is removed, since enrollments stay pinned to
+    // their versions. Two actions rather than a PATCH of `archivedAt`, like publish: each is one
+    // audited change with its own rule, and asking again for the state a program is in is a no-op.
+    for (const [action, archived] of [
+      ['archive', true],
+      ['unarchive', false],
+    ] as const) {
+      app.post(
+        `/api/v1/programs/:programKey/${action}`,
+        {
+          config: { access: { permission: 'programs:write' } },
+          schema: {
+            tags: ['programs'],
+            summary: archived
+              ? 'Archive a program: hidden from the list, no new versions or enrollments; existing enrollments go on'
+              : 'Unarchive a program: listed again, and open to new versions and enrollments',
+            params: programParams,
+            response: { 200: programDetailSchema, ...problems },
+          },
+        },
+        async (request) => {
+          const change = changeBy(request);
+          const { program } = await db
+            .transaction()
+            .execute((trx) => setArchived(trx, change, request.params.programKey, archived));
+          return detailOf(db, program);
+        },
+      );
+    }
 
     app.post(
       '/api/v1/programs/:programKey/migrations',

@@ -55,6 +55,10 @@ export const programSchema = z.object({
   name: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  archivedAt: z
+    .string()
+    .nullable()
+    .describe('when the program was archived (no new versions or enrollments); null while in use'),
 });
 
 export const programListItemSchema = programSchema.extend({
@@ -81,6 +85,18 @@ export const savedVersionSchema = z.object({
 export const definitionSchema = z
   .record(z.string(), z.unknown())
   .describe('the program document (camelCase), with its defaults filled in');
+
+export const programListQuery = z.object({
+  archived: z
+    .enum(['exclude', 'include', 'only'])
+    .default('exclude')
+    .describe('archived programs: left out (the default), listed too, or listed alone'),
+});
+
+/** A version as YAML text, for `?format=yaml`. */
+export const programYamlSchema = z
+  .string()
+  .describe('the program document as YAML, as `waymark apply` and POST /api/v1/programs read it');
 
 export const programParams = z.object({ programKey: slugSchema });
 export const versionParams = programParams.extend({

@@ -11,9 +11,11 @@ import {
 } from '@waymark/core';
 import { recordAudit } from '../audit/record-audit.js';
 import type { Db } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { newId } from '../db/ids.js';
 import { listProgress, saveProgress } from '../enrollments/progress.repo.js';
 import { HttpProblem, invalidField, notFound } from '../http/problem.js';
+import { requestRebuild } from '../tracking/tracking.repo.js';
 import { definitionHash } from './definition-hash.js';
 import {
   deleteProgressRows,
@@ -30,6 +32,7 @@ import {
   type ProgramVersion,
   publishProgramVersion,
   renameProgram,
+  setProgramArchived,
   updateDraftDefinition,
 } from './programs.repo.js';
 
@@ -120,6 +123,31 @@ export const presentVersion = ({
 
 const programNotFound = () => notFound('program in this workspace');
 
+const programExists = (program: Pick<Program, 'key' | 'archivedAt'>) =>
+  new HttpProblem(
+    409,
+    'conflict',
+    'Program exists',
+    program.archivedAt === null
+      ? `a program with the key ${program.key} exists: POST /api/v1/programs/${program.key}/versions to change it`
+      : `a program with the key ${program.key} exists, archived: POST /api/v1/programs/${program.key}/unarchive to use it again`,
+  );
+
+/**
+ * An archived program keeps its versions and its enrollments, but takes nothing new: `what`
+ * says what was refused ("take enrollments", "take new versions", ...).
+ */
+export function refuseIfArchived(program: Program, what: string): void {
+  if (program.archivedAt === null) return;
+  throw new HttpProblem(
+    409,
+    'program-archived',
+    'Program archived',
+    `program ${program.key} was archived at ${program.archivedAt} and does not ${what}: POST /api/v1/programs/${program.key}/unarchive first`,
+    { archivedAt: program.archivedAt },
+  );
+}
+
 /**
  * Saves a definition, idempotently. A new program starts at version 1, a draft; a definition
  * whose canonical hash equals the latest version's changes nothing; a draft is edited in place
@@ -147,9 +175,18 @@ export async function saveProgram(
       name: definition.name,
       createdAt: at,
       updatedAt: at,
+      archivedAt: null,
     };
     const version = newVersion(program, 1, definition, hash, at);
-    await insertProgram(trx, program);
+    try {
+      await insertProgram(trx, program);
+    } catch (error) {
+      // Another transaction created the same key since we looked (PostgreSQL lets both look;
+      // SQLite's write lock serializes them): the same conflict as if it had been there before.
+      // Nothing more may run in this transaction: PostgreSQL has aborted it.
+      if (isUniqueViolation(error)) throw programExists(program);
+      throw error;
+    }
     await insertProgramVersion(trx, version);
     const { workspaceId: _w, ...presented } = program;
     await recordAudit(trx, workspaceId, at, actor, 'program.created', entityOf(program), {
@@ -170,19 +207,14 @@ export async function saveProgram(
     );
     return { program, version, outcome: 'created' };
   }
-  if (mode === 'create') {
-    throw new HttpProblem(
-      409,
-      'conflict',
-      'Program exists',
-      `a program with the key ${definition.key} exists: POST /api/v1/programs/${definition.key}/versions to change it`,
-    );
-  }
+  if (mode === 'create') throw programExists(existing);
 
   const latest = await findLatestVersion(trx, workspaceId, existing.id);
   if (!latest) throw new Error(`program ${existing.id} has no version`);
+  // Re-applying an archived program's unchanged file changes nothing, so it is no fault.
   if (latest.definitionHash === hash)
     return { program: existing, version: latest, outcome: 'unchanged' };
+  refuseIfArchived(existing, 'take new versions');
 
   let program = existing;
   if (existing.name !== definition.name) {
@@ -280,6 +312,8 @@ export async function publishVersion(
 ): Promise<{ program: Program; version: ProgramVersion }> {
   const program = await requireProgram(trx, change.workspaceId, programKey);
   const before = await requireVersion(trx, program, number);
+  // Publishing would offer the draft to new enrollments, which an archived program refuses.
+  if (before.status === 'draft') refuseIfArchived(program, 'publish versions');
   if (!(await publishProgramVersion(trx, change.workspaceId, before.id, change.at))) {
     throw new HttpProblem(
       409,
@@ -303,6 +337,44 @@ export async function publishVersion(
     },
   );
   return { program, version };
+}
+
+/**
+ * Archives (`archived: true`) or unarchives a program. Nothing is deleted: its versions and
+ * enrollments stay as they are. Asking for the state it is already in changes nothing and
+ * records nothing (`changed: false`). Runs in the caller's transaction.
+ */
+export async function setArchived(
+  trx: Db,
+  change: Change,
+  programKey: string,
+  archived: boolean,
+): Promise<{ program: Program; changed: boolean }> {
+  const { workspaceId, at } = change;
+  const before = await requireProgram(trx, workspaceId, programKey);
+  if ((before.archivedAt !== null) === archived) return { program: before, changed: false };
+  const archivedAt = archived ? at : null;
+  if (!(await setProgramArchived(trx, workspaceId, before.id, archivedAt, at))) {
+    // Another request did the same meanwhile.
+    return { program: await requireProgram(trx, workspaceId, programKey), changed: false };
+  }
+  const program: Program = { ...before, archivedAt, updatedAt: at };
+  const { workspaceId: _b, ...presentedBefore } = before;
+  const { workspaceId: _a, ...presentedAfter } = program;
+  await recordAudit(
+    trx,
+    workspaceId,
+    at,
+    change.actor,
+    archived ? 'program.archived' : 'program.unarchived',
+    entityOf(program),
+    {
+      before: presentedBefore,
+      after: presentedAfter,
+      ...(change.context && { context: change.context }),
+    },
+  );
+  return { program, changed: true };
 }
 
 export interface EnrollmentMigration {
@@ -366,6 +438,8 @@ export async function migrateEnrollments(
     await repinEnrollment(trx, workspaceId, enrollment.id, to.id, at);
     await deleteProgressRows(trx, workspaceId, enrollment.id, removedKeys);
     await saveProgress(trx, workspaceId, enrollment.id, migrated.progress, at);
+    // The new version's criteria are evaluated over the account's events again.
+    await requestRebuild(trx, workspaceId, [enrollment.id], at);
     await recordAudit(
       trx,
       workspaceId,

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as foundation from './0001-foundation.js';
 import * as access from './0002-access.js';
+import * as programArchive from './0003-program-archive.js';
+import * as tracking from './0004-tracking.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -12,4 +14,6 @@ export interface WaymarkMigration {
 export const migrations: Record<string, WaymarkMigration> = {
   '0001-foundation': foundation,
   '0002-access': access,
+  '0003-program-archive': programArchive,
+  '0004-tracking': tracking,
 };

@@ -1,0 +1,31 @@
+export {
+  type Activity,
+  applyActivity,
+  emptyMetricState,
+  type MetricPlan,
+  type MetricState,
+  metricValuesAt,
+  planMetrics,
+  pruneMetricState,
+  windowInHours,
+} from './metric-state.js';
+export {
+  type MessageFault,
+  parseSegmentBatch,
+  parseSegmentCall,
+  SEGMENT_CALL_TYPES,
+  SEGMENT_LIMITS,
+  type SegmentCallType,
+  type SegmentMessage,
+  writeKeyInBody,
+} from './segment-message.js';
+export {
+  type AdvanceInput,
+  type AdvanceResult,
+  advanceEnrollment,
+  type EventRef,
+  TRACKING_ACTOR,
+  type TrackedActivity,
+  type TrackedProgram,
+  trackProgram,
+} from './track-enrollment.js';

@@ -1,0 +1,119 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Dialect } from '../db/dialect.js';
+import type { EventsTable } from '../db/schema.js';
+
+export type NewEvent = Omit<EventsTable, 'seq' | 'txid'>;
+
+/** A stored event, as the tracking reads it. */
+export interface StoredEvent extends NewEvent {
+  seq: number;
+  txid: string;
+}
+
+/** Where the tracking has read up to, in commit order. */
+export interface EventCursor {
+  txid: string;
+  seq: number;
+}
+
+const EVENT_COLUMNS = [
+  'seq',
+  'workspace_id',
+  'message_id',
+  'type',
+  'event',
+  'account_key',
+  'user_id',
+  'anonymous_id',
+  'timestamp',
+  'received_at',
+  'payload',
+] as const;
+
+// 11 columns: 90 rows stay well under SQLite's 32,766 bound parameters per statement.
+const ROWS_PER_STATEMENT = 90;
+
+/**
+ * Stores events, skipping those whose message id the workspace already has (a retried
+ * batch), and returns how many were new.
+ */
+export async function insertEvents(db: Db, events: readonly NewEvent[]): Promise<number> {
+  let inserted = 0;
+  for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
+    const result = await db
+      .insertInto('events')
+      .values(events.slice(i, i + ROWS_PER_STATEMENT))
+      .onConflict((oc) => oc.columns(['workspace_id', 'message_id']).doNothing())
+      .executeTakeFirst();
+    inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+  }
+  return inserted;
+}
+
+/**
+ * The next events after the cursor in commit order. On PostgreSQL only transactions older
+ * than every running one are read, so an event that commits later never lands behind the
+ * cursor (see `transactionIdColumn`).
+ */
+export async function eventsAfter(
+  db: Db,
+  dialect: Dialect,
+  cursor: EventCursor,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const rows = await db
+    .selectFrom('events')
+    .select(EVENT_COLUMNS)
+    .select(sql<string>`cast(txid as text)`.as('txid'))
+    .where(sql<boolean>`(txid, seq) > (${dialect.transactionId(cursor.txid)}, ${cursor.seq})`)
+    .where(dialect.settledTransaction())
+    .orderBy(sql`events.txid`)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ ...row, txid: String(row.txid) }));
+}
+
+/** An account's events the tracking has read (up to the cursor), oldest first. */
+export async function accountEventsUpTo(
+  db: Db,
+  dialect: Dialect,
+  workspaceId: string,
+  accountKey: string,
+  cursor: EventCursor,
+): Promise<StoredEvent[]> {
+  const rows = await db
+    .selectFrom('events')
+    .select(EVENT_COLUMNS)
+    .select(sql<string>`cast(txid as text)`.as('txid'))
+    .where('workspace_id', '=', workspaceId)
+    .where('account_key', '=', accountKey)
+    .where(sql<boolean>`(txid, seq) <= (${dialect.transactionId(cursor.txid)}, ${cursor.seq})`)
+    .orderBy('timestamp')
+    .orderBy('seq')
+    .execute();
+  return rows.map((row) => ({ ...row, txid: String(row.txid) }));
+}
+
+/**
+ * The cursor, locked until the transaction ends where several processes may track at once:
+ * one reader at a time follows the events.
+ */
+export async function readCursor(db: Db, dialect: Dialect): Promise<EventCursor> {
+  const row = await db
+    .selectFrom('tracking_cursor')
+    .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
+    .where('name', '=', 'events')
+    .$if(dialect.capabilities.concurrentWorkers, (q) => q.forUpdate())
+    .executeTakeFirstOrThrow();
+  return { txid: String(row.txid), seq: Number(row.seq) };
+}
+
+export async function writeCursor(db: Db, cursor: EventCursor, now: string): Promise<void> {
+  await db
+    .updateTable('tracking_cursor')
+    .set({ txid: cursor.txid, seq: cursor.seq, updated_at: now })
+    .where('name', '=', 'events')
+    .execute();
+}

@@ -1,0 +1,219 @@
+import { createGunzip } from 'node:zlib';
+import {
+  type MessageFault,
+  parseSegmentBatch,
+  parseSegmentCall,
+  SEGMENT_CALL_TYPES,
+  SEGMENT_LIMITS,
+  type SegmentMessage,
+  writeKeyInBody,
+} from '@waymark/core';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Clock } from '../auth/clock.js';
+import { HttpProblem } from '../http/problem.js';
+import type { Ingestion, ReceivedCall } from './ingest.js';
+import type { WriteKeyChecker } from './write-keys.js';
+
+export interface IngestRoutesOptions {
+  ingestion: Ingestion;
+  writeKeys: WriteKeyChecker;
+  clock: Clock;
+  /** Requests per second per write key (or per address without one). */
+  rateLimit: number;
+}
+
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'POST, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, content-encoding',
+  'access-control-max-age': '86400',
+};
+
+const unauthorized = (detail: string) =>
+  new HttpProblem(401, 'unauthorized', 'Write key not accepted', detail);
+
+function invalidCalls(faults: readonly MessageFault[]): HttpProblem {
+  const shown = faults.slice(0, 100);
+  return new HttpProblem(
+    400,
+    'invalid-events',
+    'Invalid events',
+    `${faults.length} fault${faults.length === 1 ? '' : 's'}, nothing of this request was stored: ${shown
+      .slice(0, 3)
+      .map((f) => `${f.field} ${f.message}`)
+      .join('; ')}${faults.length > 3 ? '; …' : ''}`,
+    { errors: shown.map(({ field, message, index }) => ({ field, message, index })) },
+  );
+}
+
+/** The write key: HTTP Basic user (Segment's way), or `writeKey` in the body. */
+function writeKeyOf(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const [scheme, encoded] = header.split(' ', 2);
+    if (scheme?.toLowerCase() === 'basic' && encoded) {
+      const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+      const user = decoded.slice(0, decoded.includes(':') ? decoded.indexOf(':') : undefined);
+      if (user !== '') return user;
+    }
+    throw unauthorized(
+      'send the write key as the HTTP Basic user name: Authorization: Basic base64("<write key>:")',
+    );
+  }
+  return writeKeyInBody(request.body);
+}
+
+/**
+ * Segment's tracking API: `/v1/track`, `/v1/identify`, `/v1/group`, `/v1/page`, `/v1/screen`,
+ * `/v1/alias` and `/v1/batch` (also `/v1/import`), so Segment's and RudderStack's libraries
+ * send here unchanged. A request is all or nothing: every call valid and stored (2xx) or none.
+ */
+export function ingestRoutes(options: IngestRoutesOptions): FastifyPluginAsync {
+  return fp(
+    async (parent) => {
+      await parent.register(async (app) => {
+        const { ingestion, writeKeys, clock } = options;
+
+        // Every body is read as JSON, whatever its declared type: browser libraries send
+        // text/plain to skip a CORS preflight, and gzipped ones often say nothing useful.
+        app.removeAllContentTypeParsers();
+        app.addContentTypeParser(
+          '*',
+          { parseAs: 'string', bodyLimit: SEGMENT_LIMITS.batchBytes },
+          (_request, body, done) => {
+            try {
+              done(null, JSON.parse(body as string));
+            } catch (error) {
+              done(
+                new HttpProblem(
+                  400,
+                  'malformed-json',
+                  'Malformed JSON',
+                  `the body is not JSON: ${(error as Error).message}`,
+                ),
+                undefined,
+              );
+            }
+          },
+        );
+        // Bodies may be gzipped; the size limit applies to what they unpack to.
+        app.addHook('preParsing', async (request, _reply, payload) => {
+          const encoding = request.headers['content-encoding']?.toLowerCase();
+          if (encoding === undefined || encoding === 'identity') return payload;
+          if (encoding !== 'gzip') {
+            throw new HttpProblem(
+              415,
+              'unsupported-encoding',
+              'Unsupported content encoding',
+              `content-encoding ${encoding} is not supported; send gzip or no encoding`,
+            );
+          }
+          // Fastify checks Content-Length against the bytes that arrived, counted here.
+          const gunzip = Object.assign(createGunzip(), { receivedEncodedLength: 0 });
+          payload.on('data', (chunk: Buffer) => {
+            gunzip.receivedEncodedLength += chunk.length;
+          });
+          payload.on('error', (error) => gunzip.destroy(error));
+          return payload.pipe(gunzip);
+        });
+        app.addHook('onSend', async (_request, reply) => {
+          reply.headers(CORS_HEADERS);
+        });
+
+        const rateLimit = {
+          max: options.rateLimit,
+          timeWindow: 1000,
+          keyGenerator: (request: FastifyRequest) => request.headers.authorization ?? request.ip,
+        };
+
+        async function receive(
+          request: FastifyRequest,
+          parse: (receivedAt: number) => ReturnType<typeof parseSegmentBatch>,
+        ) {
+          const receivedAt = clock();
+          const token = writeKeyOf(request);
+          if (token === null) {
+            throw unauthorized(
+              'no write key: send it as the HTTP Basic user name, or as writeKey in the body',
+            );
+          }
+          const key = await writeKeys.check(token);
+          if (!key.ok) {
+            throw unauthorized(
+              key.reason === 'revoked'
+                ? 'the write key was revoked'
+                : key.reason === 'not_a_write_key'
+                  ? 'this key cannot send events; use a write key'
+                  : 'the write key is not valid',
+            );
+          }
+          const parsed = parse(Date.parse(receivedAt));
+          if (!parsed.ok) throw invalidCalls(parsed.error);
+          const calls = withPayloads(request.body, parsed.value);
+          if (!calls.ok) throw invalidCalls(calls.error);
+          const result = await ingestion.ingest(key.workspaceId, calls.value, receivedAt);
+          return { success: true as const, ...result };
+        }
+
+        for (const type of SEGMENT_CALL_TYPES) {
+          app.post(`/v1/${type}`, { config: { rateLimit }, schema: { hide: true } }, (request) =>
+            receive(request, (at) => {
+              const call = parseSegmentCall(request.body, type, at);
+              return call.ok ? { ok: true, value: [call.value] } : call;
+            }),
+          );
+        }
+        for (const path of ['/v1/batch', '/v1/import']) {
+          app.post(path, { config: { rateLimit }, schema: { hide: true } }, (request) =>
+            receive(request, (at) => parseSegmentBatch(request.body, at)),
+          );
+        }
+        app.options('/v1/*', { schema: { hide: true } }, async (_request, reply) =>
+          reply.code(204).send(),
+        );
+      });
+    },
+    { name: 'ingest-routes' },
+  );
+}
+
+/** Each call with its JSON text (the raw event kept), refusing calls over the size limit. */
+function withPayloads(
+  body: unknown,
+  messages: readonly SegmentMessage[],
+): { ok: true; value: ReceivedCall[] } | { ok: false; error: MessageFault[] } {
+  const batch = (body as { batch?: unknown[] }).batch;
+  const raws = Array.isArray(batch) ? batch : [body];
+  const calls: ReceivedCall[] = [];
+  const faults: MessageFault[] = [];
+  messages.forEach((message, i) => {
+    const where = {
+      index: Array.isArray(batch) ? i : null,
+      field: Array.isArray(batch) ? `batch[${i}]` : 'body',
+    };
+    let payload: string;
+    try {
+      payload = JSON.stringify(withoutWriteKey(raws[i]));
+    } catch {
+      // JSON.parse takes nesting that JSON.stringify cannot write back.
+      faults.push({ ...where, message: 'is nested too deeply' });
+      return;
+    }
+    if (Buffer.byteLength(payload) > SEGMENT_LIMITS.messageBytes) {
+      faults.push({
+        ...where,
+        message: `is ${Buffer.byteLength(payload)} bytes; a call may be at most ${SEGMENT_LIMITS.messageBytes}`,
+      });
+    }
+    calls.push({ message, payload });
+  });
+  return faults.length > 0 ? { ok: false, error: faults } : { ok: true, value: calls };
+}
+
+/** The write key is a credential: it is never stored with the event. */
+function withoutWriteKey(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || !Object.hasOwn(raw, 'writeKey')) return raw;
+  const { writeKey: _secret, ...rest } = raw as Record<string, unknown>;
+  return rest;
+}

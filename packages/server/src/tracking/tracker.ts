@@ -1,0 +1,317 @@
+import {
+  advanceEnrollment,
+  emptyMetricState,
+  type MetricState,
+  type MetricValue,
+  type ProgramDefinition,
+  type TrackedActivity,
+  type TrackedProgram,
+  trackProgram,
+} from '@waymark/core';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Account } from '../accounts/accounts.repo.js';
+import type { Clock } from '../auth/clock.js';
+import { fromDbJson } from '../db/codec.js';
+import type { Database, Db } from '../db/database.js';
+import { listProgressOfEnrollments } from '../enrollments/progress.repo.js';
+import { recordProgressChanges } from '../enrollments/record-progress-changes.js';
+import {
+  accountEventsUpTo,
+  eventsAfter,
+  readCursor,
+  type StoredEvent,
+  writeCursor,
+} from './events.repo.js';
+import {
+  accountsByExternalId,
+  activeEnrollmentsOf,
+  claimRebuilds,
+  findTrackedEnrollment,
+  metricsOf,
+  requestRebuild,
+  saveMetrics,
+  type TrackedEnrollment,
+  updateAccountTraits,
+} from './tracking.repo.js';
+
+export interface TrackerOptions {
+  database: Pick<Database, 'db' | 'dialect'>;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  /** Events read per transaction. */
+  chunkSize?: number;
+  /** How often to look for events other processes stored, in ms. */
+  pollMs?: number;
+}
+
+/** Calls that say something about an account's product use or traits. */
+const TRACKED_TYPES = new Set(['track', 'page', 'screen', 'group']);
+
+/**
+ * Follows the stored events in commit order and keeps every active enrollment's metrics and
+ * automatic milestones up to date: one transaction per chunk, with the cursor, so a crash
+ * neither loses nor repeats a completion.
+ */
+export function createTracker({
+  database: { db, dialect },
+  clock,
+  log,
+  chunkSize = 5000,
+  pollMs = 1000,
+}: TrackerOptions) {
+  const programs = new Map<string, TrackedProgram>();
+  let running: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  const idleWaiters: (() => void)[] = [];
+
+  async function trackedProgram(trx: Db, versionId: string): Promise<TrackedProgram> {
+    const known = programs.get(versionId);
+    if (known !== undefined) return known;
+    const row = await trx
+      .selectFrom('program_versions')
+      .select(['definition', 'status'])
+      .where('id', '=', versionId)
+      .executeTakeFirstOrThrow();
+    const tracked = trackProgram(fromDbJson<ProgramDefinition>(row.definition));
+    // Published versions never change; a draft is read again next time.
+    if (row.status === 'published') programs.set(versionId, tracked);
+    return tracked;
+  }
+
+  function activityOf(event: StoredEvent, traits?: Record<string, MetricValue>): TrackedActivity {
+    let properties: Record<string, unknown> | undefined;
+    return {
+      event: event.type === 'track' ? event.event : null,
+      user: event.type === 'group' ? null : (event.user_id ?? event.anonymous_id),
+      at: Date.parse(event.timestamp),
+      // Parsed only when a filter asks for them.
+      get properties() {
+        properties ??=
+          (JSON.parse(event.payload) as { properties?: Record<string, unknown> }).properties ?? {};
+        return properties;
+      },
+      ref: {
+        messageId: event.message_id,
+        type: event.type,
+        event: event.event,
+        timestamp: event.timestamp,
+      },
+      ...(traits !== undefined && { traits }),
+    };
+  }
+
+  /** Group calls' traits merged over the account's, each call's activity carrying the result. */
+  function accountActivities(account: Account, events: StoredEvent[]) {
+    let traits = account.traits as Record<string, MetricValue>;
+    const activities: TrackedActivity[] = [];
+    for (const event of events) {
+      if (event.type === 'group') {
+        const given = (JSON.parse(event.payload) as { traits?: Record<string, MetricValue> })
+          .traits;
+        if (given !== undefined && given !== null && typeof given === 'object') {
+          traits = { ...traits, ...given };
+          activities.push(activityOf(event, traits));
+          continue;
+        }
+      }
+      activities.push(activityOf(event));
+    }
+    return { activities, traits };
+  }
+
+  async function advance(
+    trx: Db,
+    workspaceId: string,
+    enrollment: TrackedEnrollment,
+    input: {
+      state: MetricState;
+      traits: Record<string, MetricValue>;
+      activities: TrackedActivity[];
+      evaluateAt?: number;
+    },
+    now: string,
+  ): Promise<{ state: MetricState | null }> {
+    const tracked = await trackedProgram(trx, enrollment.programVersionId);
+    if (tracked.criteria.size === 0) return { state: input.state };
+    const progress =
+      (await listProgressOfEnrollments(trx, workspaceId, [enrollment.id])).get(enrollment.id) ?? [];
+    const result = advanceEnrollment({
+      tracked,
+      progress,
+      state: input.state,
+      traits: input.traits,
+      startedAt: Date.parse(enrollment.startedAt),
+      activities: input.activities,
+      ...(input.evaluateAt !== undefined && { evaluateAt: input.evaluateAt }),
+    });
+    if (result.needsReplay) return { state: null };
+    await recordProgressChanges(trx, workspaceId, enrollment.id, result.changes, now);
+    return { state: input.state };
+  }
+
+  /** Reads one chunk of events; returns how many it read. */
+  async function trackChunk(): Promise<number> {
+    return db.transaction().execute(async (trx) => {
+      const cursor = await readCursor(trx, dialect);
+      const events = await eventsAfter(trx, dialect, cursor, chunkSize);
+      const last = events.at(-1);
+      if (last === undefined) return 0;
+      const now = clock();
+
+      const byWorkspace = new Map<string, Map<string, StoredEvent[]>>();
+      for (const event of events) {
+        if (event.account_key === null || !TRACKED_TYPES.has(event.type)) continue;
+        const accounts = byWorkspace.get(event.workspace_id) ?? new Map<string, StoredEvent[]>();
+        const list = accounts.get(event.account_key) ?? [];
+        list.push(event);
+        accounts.set(event.account_key, list);
+        byWorkspace.set(event.workspace_id, accounts);
+      }
+
+      for (const [workspaceId, eventsByAccount] of byWorkspace) {
+        const accounts = await accountsByExternalId(trx, workspaceId, [...eventsByAccount.keys()]);
+        const enrollments = await activeEnrollmentsOf(
+          trx,
+          workspaceId,
+          [...accounts.values()].map((a) => a.id),
+        );
+        const stored = await metricsOf(
+          trx,
+          workspaceId,
+          enrollments.map((e) => e.id),
+        );
+        const states = new Map<string, MetricState>();
+        const rebuild: string[] = [];
+        for (const account of accounts.values()) {
+          const events = (eventsByAccount.get(account.externalId) ?? []).sort(
+            (a, b) => a.timestamp.localeCompare(b.timestamp) || a.seq - b.seq,
+          );
+          const { activities, traits } = accountActivities(account, events);
+          if (traits !== account.traits) {
+            await updateAccountTraits(trx, workspaceId, account.id, traits, now);
+          }
+          for (const enrollment of enrollments.filter((e) => e.accountId === account.id)) {
+            const metrics = stored.get(enrollment.id);
+            if (metrics === undefined) rebuild.push(enrollment.id);
+            if (metrics === undefined || metrics.rebuildRequested) continue;
+            const { state } = await advance(
+              trx,
+              workspaceId,
+              enrollment,
+              {
+                state: metrics.state,
+                traits: account.traits as Record<string, MetricValue>,
+                activities,
+              },
+              now,
+            );
+            if (state === null) rebuild.push(enrollment.id);
+            else states.set(enrollment.id, state);
+          }
+        }
+        await saveMetrics(trx, workspaceId, states, now);
+        await requestRebuild(trx, workspaceId, rebuild, now);
+      }
+      await writeCursor(trx, { txid: last.txid, seq: last.seq }, now);
+      return events.length;
+    });
+  }
+
+  /** Computes some requested enrollments again from every event read so far. */
+  async function rebuildSome(limit = 20): Promise<number> {
+    return db.transaction().execute(async (trx) => {
+      const claimed = await claimRebuilds(trx, dialect, limit);
+      if (claimed.length === 0) return 0;
+      const cursor = await readCursor(trx, dialect);
+      const now = clock();
+      for (const { enrollmentId, workspaceId } of claimed) {
+        const enrollment = await findTrackedEnrollment(trx, workspaceId, enrollmentId);
+        const account =
+          enrollment &&
+          (await trx
+            .selectFrom('accounts')
+            .select(['external_id', 'traits'])
+            .where('workspace_id', '=', workspaceId)
+            .where('id', '=', enrollment.accountId)
+            .executeTakeFirst());
+        const state = emptyMetricState();
+        if (enrollment?.status === 'active' && account) {
+          const traits = fromDbJson<Record<string, MetricValue>>(account.traits);
+          const events = (
+            await accountEventsUpTo(trx, dialect, workspaceId, account.external_id, cursor)
+          ).filter((event) => TRACKED_TYPES.has(event.type) && event.type !== 'group');
+          const replay = await advance(
+            trx,
+            workspaceId,
+            enrollment,
+            { state, traits, activities: events.map((event) => activityOf(event)) },
+            now,
+          );
+          if (replay.state === null)
+            throw new Error(`replay of ${enrollmentId} asked for a replay`);
+          // What no event decides (traits alone, days since the start) is decided now.
+          await advance(
+            trx,
+            workspaceId,
+            enrollment,
+            { state, traits, activities: [], evaluateAt: Date.parse(now) },
+            now,
+          );
+        }
+        await saveMetrics(trx, workspaceId, new Map([[enrollmentId, state]]), now);
+      }
+      return claimed.length;
+    });
+  }
+
+  async function runUntilIdle(): Promise<void> {
+    do {
+      again = false;
+      try {
+        while (!stopped && ((await trackChunk()) > 0 || (await rebuildSome()) > 0)) {}
+      } catch (error) {
+        log.error({ err: error }, 'tracking failed; retrying on the next event or poll');
+      }
+    } while (again && !stopped);
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  function nudge(): void {
+    if (stopped) return;
+    if (running !== null) {
+      again = true;
+      return;
+    }
+    running = runUntilIdle().finally(() => {
+      running = null;
+    });
+  }
+
+  return {
+    /** New events were stored: track them soon. */
+    nudge,
+    start(): void {
+      stopped = false;
+      timer ??= setInterval(nudge, pollMs).unref();
+      nudge();
+    },
+    /** Resolves once every event stored so far is tracked (for tests and the backfill command). */
+    settled(): Promise<void> {
+      const idle = new Promise<void>((resolve) => idleWaiters.push(resolve));
+      if (running === null) nudge();
+      else again = true;
+      return idle;
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer !== null) clearInterval(timer);
+      timer = null;
+      await running;
+      for (const resolve of idleWaiters.splice(0)) resolve();
+    },
+  };
+}
+
+export type Tracker = ReturnType<typeof createTracker>;

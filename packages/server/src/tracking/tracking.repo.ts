@@ -1,0 +1,191 @@
+import { emptyMetricState, type MetricState } from '@waymark/core';
+import { type Account, toAccount } from '../accounts/accounts.repo.js';
+import { fromDbJson, toDbJson } from '../db/codec.js';
+import type { Db } from '../db/database.js';
+import type { Dialect } from '../db/dialect.js';
+
+/** An active enrollment, as the tracking needs it. */
+export interface TrackedEnrollment {
+  id: string;
+  accountId: string;
+  programVersionId: string;
+  startedAt: string;
+}
+
+export async function accountsByExternalId(
+  db: Db,
+  workspaceId: string,
+  externalIds: readonly string[],
+): Promise<Map<string, Account>> {
+  if (externalIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('external_id', 'in', externalIds)
+    .execute();
+  return new Map(rows.map((row) => [row.external_id, toAccount(row)]));
+}
+
+export async function activeEnrollmentsOf(
+  db: Db,
+  workspaceId: string,
+  accountIds: readonly string[],
+): Promise<TrackedEnrollment[]> {
+  if (accountIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('enrollments')
+    .select(['id', 'account_id', 'program_version_id', 'started_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('account_id', 'in', accountIds)
+    .where('status', '=', 'active')
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    accountId: row.account_id,
+    programVersionId: row.program_version_id,
+    startedAt: row.started_at,
+  }));
+}
+
+export async function findTrackedEnrollment(
+  db: Db,
+  workspaceId: string,
+  enrollmentId: string,
+): Promise<(TrackedEnrollment & { status: string }) | undefined> {
+  const row = await db
+    .selectFrom('enrollments')
+    .select(['id', 'account_id', 'program_version_id', 'started_at', 'status'])
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', enrollmentId)
+    .executeTakeFirst();
+  return (
+    row && {
+      id: row.id,
+      accountId: row.account_id,
+      programVersionId: row.program_version_id,
+      startedAt: row.started_at,
+      status: row.status,
+    }
+  );
+}
+
+export interface StoredMetrics {
+  state: MetricState;
+  rebuildRequested: boolean;
+}
+
+export async function metricsOf(
+  db: Db,
+  workspaceId: string,
+  enrollmentIds: readonly string[],
+): Promise<Map<string, StoredMetrics>> {
+  if (enrollmentIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('enrollment_metrics')
+    .select(['enrollment_id', 'state', 'rebuild_requested_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('enrollment_id', 'in', enrollmentIds)
+    .execute();
+  return new Map(
+    rows.map((row) => [
+      row.enrollment_id,
+      {
+        state: fromDbJson<MetricState>(row.state),
+        rebuildRequested: row.rebuild_requested_at !== null,
+      },
+    ]),
+  );
+}
+
+/** Stores enrollments' metrics; a stored state is current, so any rebuild request is done. */
+export async function saveMetrics(
+  db: Db,
+  workspaceId: string,
+  states: ReadonlyMap<string, MetricState>,
+  now: string,
+): Promise<void> {
+  if (states.size === 0) return;
+  await db
+    .insertInto('enrollment_metrics')
+    .values(
+      [...states].map(([enrollmentId, state]) => ({
+        enrollment_id: enrollmentId,
+        workspace_id: workspaceId,
+        state: toDbJson(state),
+        rebuild_requested_at: null,
+        updated_at: now,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.column('enrollment_id').doUpdateSet((eb) => ({
+        state: eb.ref('excluded.state'),
+        rebuild_requested_at: eb.ref('excluded.rebuild_requested_at'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    )
+    .execute();
+}
+
+/**
+ * Asks the tracking to compute these enrollments' metrics again from the stored events: a new
+ * enrollment, a new program version, a late event that decided a criterion, a backfill.
+ */
+export async function requestRebuild(
+  db: Db,
+  workspaceId: string,
+  enrollmentIds: readonly string[],
+  now: string,
+): Promise<void> {
+  if (enrollmentIds.length === 0) return;
+  await db
+    .insertInto('enrollment_metrics')
+    .values(
+      [...new Set(enrollmentIds)].map((enrollmentId) => ({
+        enrollment_id: enrollmentId,
+        workspace_id: workspaceId,
+        state: toDbJson(emptyMetricState()),
+        rebuild_requested_at: now,
+        updated_at: now,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.column('enrollment_id').doUpdateSet((eb) => ({
+        rebuild_requested_at: eb.ref('excluded.rebuild_requested_at'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    )
+    .execute();
+}
+
+/** Enrollments waiting for a rebuild, oldest request first; claimed until the transaction ends. */
+export async function claimRebuilds(
+  db: Db,
+  dialect: Dialect,
+  limit: number,
+): Promise<{ enrollmentId: string; workspaceId: string }[]> {
+  const rows = await db
+    .selectFrom('enrollment_metrics')
+    .select(['enrollment_id', 'workspace_id'])
+    .where('rebuild_requested_at', 'is not', null)
+    .orderBy('rebuild_requested_at')
+    .limit(limit)
+    .$if(dialect.capabilities.concurrentWorkers, (q) => q.forUpdate().skipLocked())
+    .execute();
+  return rows.map((row) => ({ enrollmentId: row.enrollment_id, workspaceId: row.workspace_id }));
+}
+
+export async function updateAccountTraits(
+  db: Db,
+  workspaceId: string,
+  accountId: string,
+  traits: Record<string, unknown>,
+  now: string,
+): Promise<void> {
+  await db
+    .updateTable('accounts')
+    .set({ traits: toDbJson(traits), updated_at: now })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', accountId)
+    .execute();
+}
