@@ -10,6 +10,12 @@ export {
   windowInHours,
 } from './metric-state.js';
 export {
+  type CriteriaMet,
+  type ReplaySummary,
+  replayCriteria,
+  summarizeReplay,
+} from './replay-criteria.js';
+export {
   type MessageFault,
   parseSegmentBatch,
   parseSegmentCall,

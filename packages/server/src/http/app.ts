@@ -24,6 +24,7 @@ import type { Mailer } from '../mail/mailer.js';
 import { programsRoutes } from '../programs/programs.routes.js';
 import { createIngestion } from '../tracking/ingest.js';
 import { ingestRoutes } from '../tracking/ingest.routes.js';
+import { replayRoutes } from '../tracking/replay.routes.js';
 import { createTracker, type Tracker } from '../tracking/tracker.js';
 import { createWriteKeyChecker } from '../tracking/write-keys.js';
 import { usersRoutes } from '../users/users.routes.js';
@@ -108,6 +109,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(enrollmentsRoutes({ db, clock }));
   await app.register(checklistRoutes({ db, serverSecret }));
   await app.register(programsRoutes({ db, clock }));
+  await app.register(replayRoutes({ database: options.database }));
 
   const tracker = createTracker({ database: options.database, clock, log: app.log });
   app.decorate('tracker', tracker);

@@ -15,6 +15,7 @@ import { fromDbJson } from '../db/codec.js';
 import type { Database, Db } from '../db/database.js';
 import { listProgressOfEnrollments } from '../enrollments/progress.repo.js';
 import { recordProgressChanges } from '../enrollments/record-progress-changes.js';
+import { activityOf, TRACKED_TYPES } from './activities.js';
 import {
   accountEventsUpTo,
   eventsAfter,
@@ -43,9 +44,6 @@ export interface TrackerOptions {
   /** How often to look for events other processes stored, in ms. */
   pollMs?: number;
 }
-
-/** Calls that say something about an account's product use or traits. */
-const TRACKED_TYPES = new Set(['track', 'page', 'screen', 'group']);
 
 /**
  * Follows the stored events in commit order and keeps every active enrollment's metrics and
@@ -78,28 +76,6 @@ export function createTracker({
     // Published versions never change; a draft is read again next time.
     if (row.status === 'published') programs.set(versionId, tracked);
     return tracked;
-  }
-
-  function activityOf(event: StoredEvent, traits?: Record<string, MetricValue>): TrackedActivity {
-    let properties: Record<string, unknown> | undefined;
-    return {
-      event: event.type === 'track' ? event.event : null,
-      user: event.type === 'group' ? null : (event.user_id ?? event.anonymous_id),
-      at: Date.parse(event.timestamp),
-      // Parsed only when a filter asks for them.
-      get properties() {
-        properties ??=
-          (JSON.parse(event.payload) as { properties?: Record<string, unknown> }).properties ?? {};
-        return properties;
-      },
-      ref: {
-        messageId: event.message_id,
-        type: event.type,
-        event: event.event,
-        timestamp: event.timestamp,
-      },
-      ...(traits !== undefined && { traits }),
-    };
   }
 
   /** Group calls' traits merged over the account's, each call's activity carrying the result. */
