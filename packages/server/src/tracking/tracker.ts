@@ -3,6 +3,7 @@ import {
   emptyMetricState,
   type MetricState,
   type MetricValue,
+  type MilestoneProgress,
   type ProgramDefinition,
   type TrackedActivity,
   type TrackedProgram,
@@ -15,6 +16,7 @@ import { fromDbJson } from '../db/codec.js';
 import type { Database, Db } from '../db/database.js';
 import { listProgressOfEnrollments } from '../enrollments/progress.repo.js';
 import { recordProgressChanges } from '../enrollments/record-progress-changes.js';
+import { createAccountsFromGroups } from './accounts-from-groups.js';
 import { activityOf, TRACKED_TYPES } from './activities.js';
 import {
   accountEventsUpTo,
@@ -106,13 +108,17 @@ export function createTracker({
       traits: Record<string, MetricValue>;
       activities: TrackedActivity[];
       evaluateAt?: number;
+      /** The enrollment's progress, when already read. */
+      progress?: MilestoneProgress[];
     },
     now: string,
   ): Promise<{ state: MetricState | null }> {
     const tracked = await trackedProgram(trx, enrollment.programVersionId);
     if (tracked.criteria.size === 0) return { state: input.state };
     const progress =
-      (await listProgressOfEnrollments(trx, workspaceId, [enrollment.id])).get(enrollment.id) ?? [];
+      input.progress ??
+      (await listProgressOfEnrollments(trx, workspaceId, [enrollment.id])).get(enrollment.id) ??
+      [];
     const result = advanceEnrollment({
       tracked,
       progress,
@@ -148,12 +154,26 @@ export function createTracker({
 
       for (const [workspaceId, eventsByAccount] of byWorkspace) {
         const accounts = await accountsByExternalId(trx, workspaceId, [...eventsByAccount.keys()]);
+        for (const account of await createAccountsFromGroups(
+          trx,
+          workspaceId,
+          eventsByAccount,
+          accounts,
+          now,
+        )) {
+          accounts.set(account.externalId, account);
+        }
         const enrollments = await activeEnrollmentsOf(
           trx,
           workspaceId,
           [...accounts.values()].map((a) => a.id),
         );
         const stored = await metricsOf(
+          trx,
+          workspaceId,
+          enrollments.map((e) => e.id),
+        );
+        const progress = await listProgressOfEnrollments(
           trx,
           workspaceId,
           enrollments.map((e) => e.id),
@@ -180,6 +200,7 @@ export function createTracker({
                 state: metrics.state,
                 traits: account.traits as Record<string, MetricValue>,
                 activities,
+                progress: progress.get(enrollment.id) ?? [],
               },
               now,
             );

@@ -1,8 +1,10 @@
 import { emptyMetricState, type MetricState } from '@waymark/core';
+import type { Insertable } from 'kysely';
 import { type Account, toAccount } from '../accounts/accounts.repo.js';
 import { fromDbJson, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
+import type { EnrollmentMetricsTable } from '../db/schema.js';
 
 /** An active enrollment, as the tracking needs it. */
 export interface TrackedEnrollment {
@@ -105,18 +107,21 @@ export async function saveMetrics(
   states: ReadonlyMap<string, MetricState>,
   now: string,
 ): Promise<void> {
-  if (states.size === 0) return;
+  const rows = [...states].map(([enrollmentId, state]) => ({
+    enrollment_id: enrollmentId,
+    workspace_id: workspaceId,
+    state: toDbJson(state),
+    rebuild_requested_at: null,
+    updated_at: now,
+  }));
+  // 5 columns: 1,000 rows stay well under both engines' bound-parameter limits.
+  for (let i = 0; i < rows.length; i += 1000) await upsertMetrics(db, rows.slice(i, i + 1000));
+}
+
+async function upsertMetrics(db: Db, rows: Insertable<EnrollmentMetricsTable>[]): Promise<void> {
   await db
     .insertInto('enrollment_metrics')
-    .values(
-      [...states].map(([enrollmentId, state]) => ({
-        enrollment_id: enrollmentId,
-        workspace_id: workspaceId,
-        state: toDbJson(state),
-        rebuild_requested_at: null,
-        updated_at: now,
-      })),
-    )
+    .values(rows)
     .onConflict((oc) =>
       oc.column('enrollment_id').doUpdateSet((eb) => ({
         state: eb.ref('excluded.state'),

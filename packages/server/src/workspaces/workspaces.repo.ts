@@ -9,6 +9,8 @@ export const workspaceSettingsSchema = z.object({
   atRiskAfterDays: z.number().int().min(1).default(7),
   /** Non-working days for business-day schedules, `YYYY-MM-DD`. */
   holidays: z.array(z.string().regex(/^\d{4}-\d\d-\d\d$/)).default([]),
+  /** A group call naming an account Waymark does not know creates it (else its events wait). */
+  createAccountsFromGroups: z.boolean().default(false),
 });
 export type WorkspaceSettings = z.infer<typeof workspaceSettingsSchema>;
 
