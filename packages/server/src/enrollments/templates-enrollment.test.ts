@@ -15,7 +15,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../testing/test-server.js';
-import type { Workspace } from '../workspaces/workspaces.repo.js';
+import { type Workspace, workspaceSettingsSchema } from '../workspaces/workspaces.repo.js';
 
 // The built-in templates, at the top of the repository (as `waymark templates apply` reads them).
 const folder = new URL('../../../../templates/', import.meta.url);
@@ -172,7 +172,7 @@ describe.each(testEngines())('the built-in templates, enrolled over REST [%s]', 
     now = server.clock(); // 2026-03-02T15:00:00.000Z; the clock does not move in this file
     workspace = await makeWorkspace(server.database.db, {
       timeZone: 'UTC',
-      settings: { atRiskAfterDays: AT_RISK_AFTER_DAYS, holidays: [] },
+      settings: workspaceSettingsSchema.parse({ atRiskAfterDays: AT_RISK_AFTER_DAYS }),
     });
     admin = await signedInMember(server, workspace, 'admin');
     manager = await signedInMember(server, workspace, 'manager');

@@ -3,7 +3,11 @@ import { type Account, insertAccount } from '../accounts/accounts.repo.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { insertUser, type User } from '../users/users.repo.js';
-import { insertWorkspace, type Workspace } from '../workspaces/workspaces.repo.js';
+import {
+  insertWorkspace,
+  type Workspace,
+  workspaceSettingsSchema,
+} from '../workspaces/workspaces.repo.js';
 
 export const T0 = '2026-03-02T15:00:00.000Z';
 
@@ -18,7 +22,7 @@ export async function makeWorkspace(
     slug: `ws-${id.slice(0, 8)}`,
     name: 'Acme Onboarding',
     timeZone: 'America/New_York',
-    settings: { atRiskAfterDays: 7, holidays: [] },
+    settings: workspaceSettingsSchema.parse({}),
     createdAt: T0,
     updatedAt: T0,
     ...overrides,

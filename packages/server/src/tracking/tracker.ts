@@ -219,9 +219,10 @@ export function createTracker({
   /** Computes some requested enrollments again from every event read so far. */
   async function rebuildSome(limit = 20): Promise<number> {
     return db.transaction().execute(async (trx) => {
+      // The cursor first, as trackChunk takes it: the same lock order on every server.
+      const cursor = await readCursor(trx, dialect);
       const claimed = await claimRebuilds(trx, dialect, limit);
       if (claimed.length === 0) return 0;
-      const cursor = await readCursor(trx, dialect);
       const now = clock();
       for (const { enrollmentId, workspaceId } of claimed) {
         const enrollment = await findTrackedEnrollment(trx, workspaceId, enrollmentId);
@@ -267,7 +268,12 @@ export function createTracker({
     do {
       again = false;
       try {
-        while (!stopped && ((await trackChunk()) > 0 || (await rebuildSome()) > 0)) {}
+        // Rebuilds take turns with new events, so a steady stream never starves them.
+        while (!stopped) {
+          const tracked = await trackChunk();
+          const rebuilt = await rebuildSome();
+          if (tracked === 0 && rebuilt === 0) break;
+        }
       } catch (error) {
         log.error({ err: error }, 'tracking failed; retrying on the next event or poll');
       }
