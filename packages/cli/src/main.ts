@@ -3,6 +3,7 @@ import { ConfigError, MigrationError, WAYMARK_VERSION } from '@waymark/server';
 import { Command, CommanderError } from 'commander';
 import { adminCommand } from './commands/admin.js';
 import { applyCommand } from './commands/apply.js';
+import { backfillCommand } from './commands/backfill.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -29,6 +30,7 @@ program.addCommand(adminCommand());
 program.addCommand(importCommand());
 program.addCommand(applyCommand());
 program.addCommand(exportCommand());
+program.addCommand(backfillCommand());
 program.addCommand(templatesCommand());
 program.addCommand(versionCommand());
 

@@ -55,6 +55,7 @@ export async function startServer(
     logLevel: config.LOG_LEVEL,
     ...(config.WAYMARK_PUBLIC_URL && { publicUrl: config.WAYMARK_PUBLIC_URL }),
     serverSecret: loadSecretKey(config).key,
+    eventRetentionDays: config.WAYMARK_EVENT_RETENTION_DAYS,
     mailer: config.WAYMARK_SMTP_URL
       ? createSmtpMailer(config.WAYMARK_SMTP_URL, config.WAYMARK_MAIL_FROM)
       : null,

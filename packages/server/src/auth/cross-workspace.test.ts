@@ -12,6 +12,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../testing/test-server.js';
+import { insertEvents } from '../tracking/events.repo.js';
 
 /**
  * A body for every route that takes one: a change a second workspace might try on
@@ -124,6 +125,21 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
     });
     a.accountId = account.id;
     a.enrollmentId = await enrollInThreeStep(server, wsA.id, adminA, account.id);
+    // A raw event of A's account, for the timeline.
+    await insertEvents(server.database.db, [
+      {
+        workspace_id: wsA.id,
+        message_id: 'alpha-message-9c1',
+        type: 'track',
+        event: 'Alpha Secret Event',
+        account_key: a.externalId,
+        user_id: 'alpha-user-4d2',
+        anonymous_id: null,
+        timestamp: T0,
+        received_at: T0,
+        payload: JSON.stringify({ type: 'track', event: 'Alpha Secret Event' }),
+      },
+    ]);
     const key = await call(server, 'POST', '/api/v1/api-keys', {
       as: adminA,
       body: { kind: 'secret', name: 'alpha integration', role: 'admin' },
@@ -164,6 +180,9 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
       csmA.userId,
       adminA.userId,
       'alpha-invitee',
+      'alpha-message-9c1',
+      'Alpha Secret Event',
+      'alpha-user-4d2',
     ];
     const routes = Object.entries(doc.paths)
       .filter(([path]) => path.startsWith('/api/v1/'))

@@ -58,6 +58,26 @@ describe('configuration from the environment', () => {
     }
   });
 
+  it('keeps raw events 400 days unless WAYMARK_EVENT_RETENTION_DAYS says otherwise', () => {
+    expect(loadConfig({}).WAYMARK_EVENT_RETENTION_DAYS).toBe(400);
+    expect(loadConfig({ WAYMARK_EVENT_RETENTION_DAYS: '90' }).WAYMARK_EVENT_RETENTION_DAYS).toBe(
+      90,
+    );
+    expect(loadConfig({ WAYMARK_EVENT_RETENTION_DAYS: '' }).WAYMARK_EVENT_RETENTION_DAYS).toBe(400);
+  });
+
+  it.each([
+    ['0', 'keep raw events at least 1 day'],
+    ['-5', 'keep raw events at least 1 day'],
+    ['1.5', 'expected a whole number of days, e.g. 400'],
+    ['a year', 'expected a whole number of days, e.g. 400'],
+    ['99999', 'at most 36500 days (100 years)'],
+  ])('refuses WAYMARK_EVENT_RETENTION_DAYS=%s, saying why', (value, reason) => {
+    expect(() => loadConfig({ WAYMARK_EVENT_RETENTION_DAYS: value })).toThrow(
+      `WAYMARK_EVENT_RETENTION_DAYS: ${reason} (got ${JSON.stringify(value)})`,
+    );
+  });
+
   it('documents every variable', () => {
     for (const { name, description } of describeConfig()) {
       expect(description, name).not.toBe('');

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** Days raw events are kept when `WAYMARK_EVENT_RETENTION_DAYS` is unset. */
+export const DEFAULT_EVENT_RETENTION_DAYS = 400;
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -80,6 +83,15 @@ export const configSchema = z.object({
     .min(0)
     .default(10_000)
     .describe('how long SIGTERM waits for requests in flight before exiting'),
+  WAYMARK_EVENT_RETENTION_DAYS: z.coerce
+    .number({ message: 'expected a whole number of days, e.g. 400' })
+    .int({ message: 'expected a whole number of days, e.g. 400' })
+    .min(1, { message: 'keep raw events at least 1 day' })
+    .max(36_500, { message: 'at most 36500 days (100 years)' })
+    .default(DEFAULT_EVENT_RETENTION_DAYS)
+    .describe(
+      'days raw product events are kept; older ones are deleted hourly (progress already made stays)',
+    ),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -17,6 +17,7 @@ import { authRoutes } from '../auth/auth.routes.js';
 import { createAuthService } from '../auth/auth.service.js';
 import { type Clock, systemClock } from '../auth/clock.js';
 import { checklistRoutes } from '../checklist/checklist.routes.js';
+import { DEFAULT_EVENT_RETENTION_DAYS } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { enrollmentsRoutes } from '../enrollments/enrollments.routes.js';
 import { healthRoutes } from '../health/health.routes.js';
@@ -25,6 +26,8 @@ import { programsRoutes } from '../programs/programs.routes.js';
 import { createIngestion } from '../tracking/ingest.js';
 import { ingestRoutes } from '../tracking/ingest.routes.js';
 import { replayRoutes } from '../tracking/replay.routes.js';
+import { createEventRetention } from '../tracking/retention.js';
+import { timelineRoutes } from '../tracking/timeline.routes.js';
 import { createTracker, type Tracker } from '../tracking/tracker.js';
 import { createWriteKeyChecker } from '../tracking/write-keys.js';
 import { usersRoutes } from '../users/users.routes.js';
@@ -52,6 +55,8 @@ export interface ServerOptions {
   serverSecret?: string;
   /** Ingestion requests per second per write key. */
   ingestRateLimit?: number;
+  /** Days raw events are kept (`WAYMARK_EVENT_RETENTION_DAYS`); older ones are deleted hourly. */
+  eventRetentionDays?: number;
 }
 
 declare module 'fastify' {
@@ -110,11 +115,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(checklistRoutes({ db, serverSecret }));
   await app.register(programsRoutes({ db, clock }));
   await app.register(replayRoutes({ database: options.database }));
+  await app.register(timelineRoutes({ db }));
 
   const tracker = createTracker({ database: options.database, clock, log: app.log });
   app.decorate('tracker', tracker);
   app.addHook('onReady', async () => tracker.start());
   app.addHook('onClose', async () => tracker.stop());
+  const retention = createEventRetention({
+    database: options.database,
+    clock,
+    log: app.log,
+    retentionDays: options.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS,
+  });
+  app.addHook('onReady', async () => retention.start());
+  app.addHook('onClose', async () => retention.stop());
   await app.register(
     ingestRoutes({
       ingestion: createIngestion({ db, onStored: tracker.nudge }),

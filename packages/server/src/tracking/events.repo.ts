@@ -117,3 +117,104 @@ export async function writeCursor(db: Db, cursor: EventCursor, now: string): Pro
     .where('name', '=', 'events')
     .execute();
 }
+
+/** Where a page of an account's timeline ends: the last event shown. */
+export interface TimelinePosition {
+  timestamp: string;
+  /** Absent for a bare instant: every event at it is older than the page. */
+  seq?: number;
+}
+
+/**
+ * An account's raw events, newest first (by time, then by arrival), before `before` when
+ * given; `limit` at most.
+ */
+export async function accountTimeline(
+  db: Db,
+  workspaceId: string,
+  accountKey: string,
+  options: { limit: number; before?: TimelinePosition; type?: string },
+): Promise<Omit<StoredEvent, 'txid' | 'workspace_id' | 'account_key'>[]> {
+  const { before, type } = options;
+  return db
+    .selectFrom('events')
+    .select([
+      'seq',
+      'message_id',
+      'type',
+      'event',
+      'user_id',
+      'anonymous_id',
+      'timestamp',
+      'received_at',
+      'payload',
+    ])
+    .where('workspace_id', '=', workspaceId)
+    .where('account_key', '=', accountKey)
+    .$if(type !== undefined, (q) => q.where('type', '=', type ?? ''))
+    .$if(before !== undefined, (q) =>
+      q.where((eb) => {
+        const at = before?.timestamp ?? '';
+        const seq = before?.seq;
+        return seq === undefined
+          ? eb('timestamp', '<', at)
+          : eb.or([
+              eb('timestamp', '<', at),
+              eb.and([eb('timestamp', '=', at), eb('seq', '<', seq)]),
+            ]);
+      }),
+    )
+    .orderBy('timestamp', 'desc')
+    .orderBy('seq', 'desc')
+    .limit(options.limit)
+    .execute();
+}
+
+/** The cursor as it stands, without waiting for a tracker that holds it. */
+export async function peekCursor(db: Db): Promise<EventCursor> {
+  const row = await db
+    .selectFrom('tracking_cursor')
+    .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
+    .where('name', '=', 'events')
+    .executeTakeFirstOrThrow();
+  return { txid: String(row.txid), seq: Number(row.seq) };
+}
+
+/** The lowest `seq` of an event received at or after `cutoff`, if any. */
+export async function firstSeqReceivedFrom(db: Db, cutoff: string): Promise<number | null> {
+  const row = await db
+    .selectFrom('events')
+    .select('seq')
+    .where('received_at', '>=', cutoff)
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? null : Number(row.seq);
+}
+
+/**
+ * Deletes up to `limit` events received before `cutoff` that the tracking has read (up to
+ * `cursor`) and whose `seq` is below `belowSeq` when given, lowest `seq` first, in one
+ * statement; returns how many it deleted.
+ */
+export async function deleteEventsReceivedBefore(
+  db: Db,
+  dialect: Dialect,
+  options: { cutoff: string; cursor: EventCursor; belowSeq: number | null; limit: number },
+): Promise<number> {
+  const { cutoff, cursor, belowSeq, limit } = options;
+  const result = await db
+    .deleteFrom('events')
+    .where('seq', 'in', (eb) =>
+      eb
+        .selectFrom('events')
+        .select('seq')
+        .where('received_at', '<', cutoff)
+        .where(sql<boolean>`(txid, seq) <= (${dialect.transactionId(cursor.txid)}, ${cursor.seq})`)
+        .$if(belowSeq !== null, (q) => q.where('seq', '<', belowSeq ?? 0))
+        .orderBy('seq')
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

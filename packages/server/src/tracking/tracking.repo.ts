@@ -1,7 +1,7 @@
 import { emptyMetricState, type MetricState } from '@waymark/core';
 import type { Insertable } from 'kysely';
 import { type Account, toAccount } from '../accounts/accounts.repo.js';
-import { fromDbJson, toDbJson } from '../db/codec.js';
+import { fromDbJson, toCount, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import type { EnrollmentMetricsTable } from '../db/schema.js';
@@ -193,4 +193,62 @@ export async function updateAccountTraits(
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', accountId)
     .execute();
+}
+
+// requestRebuild binds 5 values a row: 1,000 rows stay under either engine's parameter limit.
+const REBUILDS_PER_STATEMENT = 1000;
+
+/**
+ * Requests a rebuild of every active enrollment of the workspace (of one program, by its id,
+ * when given), so the tracking computes them again from the stored events; returns how many.
+ */
+export async function requestBackfill(
+  db: Db,
+  workspaceId: string,
+  programId: string | null,
+  now: string,
+): Promise<number> {
+  const rows = await db
+    .selectFrom('enrollments')
+    .innerJoin('program_versions', 'program_versions.id', 'enrollments.program_version_id')
+    .select('enrollments.id')
+    .where('enrollments.workspace_id', '=', workspaceId)
+    .where('enrollments.status', '=', 'active')
+    .$if(programId !== null, (q) => q.where('program_versions.program_id', '=', programId ?? ''))
+    .orderBy('enrollments.id')
+    .execute();
+  const ids = rows.map((row) => row.id);
+  for (let i = 0; i < ids.length; i += REBUILDS_PER_STATEMENT) {
+    await requestRebuild(db, workspaceId, ids.slice(i, i + REBUILDS_PER_STATEMENT), now);
+  }
+  return ids.length;
+}
+
+/** How many of the workspace's enrollments wait for a rebuild. */
+export async function countPendingRebuilds(db: Db, workspaceId: string): Promise<number> {
+  const row = await db
+    .selectFrom('enrollment_metrics')
+    .select((eb) => eb.fn.countAll().as('count'))
+    .where('workspace_id', '=', workspaceId)
+    .where('rebuild_requested_at', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return toCount(row.count);
+}
+
+/** How many milestones are completed in the workspace's enrollments (of one program, when given). */
+export async function countCompletedMilestones(
+  db: Db,
+  workspaceId: string,
+  programId: string | null,
+): Promise<number> {
+  const row = await db
+    .selectFrom('milestone_progress')
+    .innerJoin('enrollments', 'enrollments.id', 'milestone_progress.enrollment_id')
+    .innerJoin('program_versions', 'program_versions.id', 'enrollments.program_version_id')
+    .select((eb) => eb.fn.countAll().as('count'))
+    .where('milestone_progress.workspace_id', '=', workspaceId)
+    .where('milestone_progress.status', '=', 'completed')
+    .$if(programId !== null, (q) => q.where('program_versions.program_id', '=', programId ?? ''))
+    .executeTakeFirstOrThrow();
+  return toCount(row.count);
 }
