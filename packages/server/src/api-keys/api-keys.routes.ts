@@ -55,10 +55,13 @@ export function apiKeysRoutes({
   db,
   clock,
   serverSecret,
+  onRevoked,
 }: {
   db: Db;
   clock: Clock;
   serverSecret: string;
+  /** Told of each revoked key, so caches of accepted keys drop it at once. */
+  onRevoked: (keyId: string) => void;
 }): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
@@ -168,6 +171,7 @@ export function apiKeysRoutes({
             );
           }
         });
+        onRevoked(before.id);
         return reply.status(204).send(null);
       },
     );

@@ -106,7 +106,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }),
   );
   await app.register(usersRoutes({ db, users, publicUrl, mailer: options.mailer ?? null }));
-  await app.register(apiKeysRoutes({ db, clock, serverSecret }));
+  const writeKeys = createWriteKeyChecker({ db, clock });
+  await app.register(apiKeysRoutes({ db, clock, serverSecret, onRevoked: writeKeys.forget }));
   await app.register(auditRoutes({ db }));
   await app.register(workspacesRoutes({ db, clock }));
   await app.register(accountsRoutes({ db, clock }));
@@ -132,7 +133,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(
     ingestRoutes({
       ingestion: createIngestion({ db, onStored: tracker.nudge }),
-      writeKeys: createWriteKeyChecker({ db, clock }),
+      writeKeys,
       clock,
       rateLimit: options.ingestRateLimit ?? 2000,
     }),

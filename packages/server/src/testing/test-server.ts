@@ -33,7 +33,13 @@ export interface TestServer {
 /** The real server on a loopback port over a fresh database of the given engine. */
 export async function startTestServer(
   engine: Engine,
-  options: { signInRateLimit?: number; publicUrl?: string; mailer?: Mailer } = {},
+  options: {
+    signInRateLimit?: number;
+    publicUrl?: string;
+    mailer?: Mailer;
+    /** Ingestion requests per second per write key (the server's default otherwise). */
+    ingestRateLimit?: number;
+  } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase(engine);
   const clock = manualClock();
@@ -49,6 +55,7 @@ export async function startTestServer(
     signInRateLimit: options.signInRateLimit ?? 10_000,
     ...(options.publicUrl && { publicUrl: options.publicUrl }),
     ...(options.mailer && { mailer: options.mailer }),
+    ...(options.ingestRateLimit !== undefined && { ingestRateLimit: options.ingestRateLimit }),
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

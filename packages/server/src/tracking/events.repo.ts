@@ -218,3 +218,15 @@ export async function deleteEventsReceivedBefore(
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** The last event stored so far, in commit order. */
+export async function lastStoredEvent(db: Db, dialect: Dialect): Promise<EventCursor | null> {
+  const row = await db
+    .selectFrom('events')
+    .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
+    .$if(dialect.capabilities.concurrentWorkers, (q) => q.orderBy(sql`txid`, 'desc'))
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? null : { txid: String(row.txid), seq: Number(row.seq) };
+}

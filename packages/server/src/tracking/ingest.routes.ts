@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import {
   type MessageFault,
@@ -8,7 +9,7 @@ import {
   type SegmentMessage,
   writeKeyInBody,
 } from '@waymark/core';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Clock } from '../auth/clock.js';
 import { HttpProblem } from '../http/problem.js';
@@ -22,6 +23,8 @@ export interface IngestRoutesOptions {
   /** Requests per second per write key (or per address without one). */
   rateLimit: number;
 }
+
+const { FST_ERR_CTP_BODY_TOO_LARGE } = errorCodes;
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
@@ -109,13 +112,44 @@ export function ingestRoutes(options: IngestRoutesOptions): FastifyPluginAsync {
               `content-encoding ${encoding} is not supported; send gzip or no encoding`,
             );
           }
-          // Fastify checks Content-Length against the bytes that arrived, counted here.
-          const gunzip = Object.assign(createGunzip(), { receivedEncodedLength: 0 });
+          // Fastify reads `body` and checks Content-Length against the bytes that arrived,
+          // counted here. Unpacking stops as soon as either size passes the limit, so a zip
+          // bomb costs no more than the limit; a body that is not gzip is a 400, not a 500.
+          const limit = SEGMENT_LIMITS.batchBytes;
+          const body = Object.assign(new PassThrough(), { receivedEncodedLength: 0 });
+          const gunzip = createGunzip();
+          let unpacked = 0;
+          const fail = (error: Error) => {
+            if (body.destroyed) return;
+            payload.unpipe(gunzip);
+            gunzip.destroy();
+            body.destroy(error);
+          };
+          // Fastify stops listening once it has answered; a late fault must not go unheard.
+          body.on('error', () => {});
           payload.on('data', (chunk: Buffer) => {
-            gunzip.receivedEncodedLength += chunk.length;
+            body.receivedEncodedLength += chunk.length;
+            if (body.receivedEncodedLength > limit) fail(new FST_ERR_CTP_BODY_TOO_LARGE());
           });
-          payload.on('error', (error) => gunzip.destroy(error));
-          return payload.pipe(gunzip);
+          payload.on('error', fail);
+          gunzip.on('error', (error) =>
+            fail(
+              new HttpProblem(
+                400,
+                'malformed-json',
+                'Malformed JSON',
+                `the body is not valid gzip: ${error.message}`,
+              ),
+            ),
+          );
+          gunzip.on('data', (chunk: Buffer) => {
+            unpacked += chunk.length;
+            if (unpacked > limit) fail(new FST_ERR_CTP_BODY_TOO_LARGE());
+            else body.write(chunk);
+          });
+          gunzip.on('end', () => body.end());
+          payload.pipe(gunzip);
+          return body;
         });
         app.addHook('onSend', async (_request, reply) => {
           reply.headers(CORS_HEADERS);

@@ -20,7 +20,10 @@ import { createAccountsFromGroups } from './accounts-from-groups.js';
 import { activityOf, TRACKED_TYPES } from './activities.js';
 import {
   accountEventsUpTo,
+  type EventCursor,
   eventsAfter,
+  lastStoredEvent,
+  peekCursor,
   readCursor,
   type StoredEvent,
   writeCursor,
@@ -62,6 +65,7 @@ export function createTracker({
   const programs = new Map<string, TrackedProgram>();
   let running: Promise<void> | null = null;
   let again = false;
+  let failed = false;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   const idleWaiters: (() => void)[] = [];
@@ -267,6 +271,7 @@ export function createTracker({
   async function runUntilIdle(): Promise<void> {
     do {
       again = false;
+      failed = false;
       try {
         // Rebuilds take turns with new events, so a steady stream never starves them.
         while (!stopped) {
@@ -275,6 +280,7 @@ export function createTracker({
           if (tracked === 0 && rebuilt === 0) break;
         }
       } catch (error) {
+        failed = true;
         log.error({ err: error }, 'tracking failed; retrying on the next event or poll');
       }
     } while (again && !stopped);
@@ -300,12 +306,23 @@ export function createTracker({
       timer ??= setInterval(nudge, pollMs).unref();
       nudge();
     },
-    /** Resolves once every event stored so far is tracked (for tests and the backfill command). */
-    settled(): Promise<void> {
-      const idle = new Promise<void>((resolve) => idleWaiters.push(resolve));
-      if (running === null) nudge();
-      else again = true;
-      return idle;
+    /**
+     * Resolves once every event stored so far is tracked (for tests and the backfill command),
+     * or once a run failed (it is logged). On PostgreSQL an event is read only once every
+     * transaction older than its own has ended, anywhere on the server: until then a run finds
+     * nothing to read, so this waits until the cursor has passed the last event stored now.
+     */
+    async settled(): Promise<void> {
+      const target = await lastStoredEvent(db, dialect);
+      for (;;) {
+        if (stopped) return;
+        const idle = new Promise<void>((resolve) => idleWaiters.push(resolve));
+        if (running === null) nudge();
+        else again = true;
+        await idle;
+        if (failed || target === null || passed(await peekCursor(db), target)) return;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, 20)));
+      }
     },
     async stop(): Promise<void> {
       stopped = true;
@@ -315,6 +332,12 @@ export function createTracker({
       for (const resolve of idleWaiters.splice(0)) resolve();
     },
   };
+}
+
+/** Whether the cursor is at or past an event, in commit order. */
+function passed(cursor: EventCursor, event: EventCursor): boolean {
+  const [a, b] = [BigInt(cursor.txid), BigInt(event.txid)];
+  return a > b || (a === b && cursor.seq >= event.seq);
 }
 
 export type Tracker = ReturnType<typeof createTracker>;
