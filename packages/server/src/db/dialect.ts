@@ -41,10 +41,16 @@ export interface Dialect {
   transactionIdColumn<T extends string, C extends string>(
     table: CreateTableBuilder<T, C>,
   ): CreateTableBuilder<T, C | 'txid'>;
-  /** A `txid` value (given as text) in SQL, typed to compare with the column. */
-  transactionId(value: string): RawBuilder<unknown>;
-  /** True for rows whose transaction is older than every running one (always on SQLite). */
-  settledTransaction(): RawBuilder<boolean>;
+  /**
+   * Rows after a position in commit order that no running transaction can still precede:
+   * `seq > …` on SQLite (its one writer commits in `seq` order, and that condition uses the
+   * primary key); on PostgreSQL `(txid, seq) > …` below the oldest running transaction.
+   */
+  committedAfter(position: { txid: string; seq: number }): RawBuilder<boolean>;
+  /** Rows at or before a position in commit order. */
+  committedUpTo(position: { txid: string; seq: number }): RawBuilder<boolean>;
+  /** The ORDER BY list of commit order over the `events` table. */
+  commitOrder(direction?: 'asc' | 'desc'): RawBuilder<unknown>;
   /** The index that reads in commit order need (none on SQLite, where `seq` is that order). */
   commitOrderIndex(table: string, seqColumn: string): ReturnType<typeof sql.raw>[];
   /** SQL that makes a table refuse UPDATE and DELETE. */
@@ -66,8 +72,9 @@ export const sqliteDialect: Dialect = {
       col.notNull().defaultTo(0),
     ),
   commitOrderIndex: () => [],
-  transactionId: (value) => sql`${Number(value)}`,
-  settledTransaction: () => sql<boolean>`1 = 1`,
+  committedAfter: ({ seq }) => sql<boolean>`seq > ${seq}`,
+  committedUpTo: ({ seq }) => sql<boolean>`seq <= ${seq}`,
+  commitOrder: (direction = 'asc') => sql.raw(`events.seq ${direction}`),
   appendOnlyGuard: (table) =>
     (['update', 'delete'] as const).map((op) =>
       sql.raw(
@@ -90,8 +97,10 @@ export const postgresDialect: Dialect = {
     table.addColumn('txid', sql`xid8`, (col: ColumnDefinitionBuilder) =>
       col.notNull().defaultTo(sql`pg_current_xact_id()`),
     ),
-  transactionId: (value) => sql`cast(${value} as xid8)`,
-  settledTransaction: () => sql<boolean>`txid < pg_snapshot_xmin(pg_current_snapshot())`,
+  committedAfter: ({ txid, seq }) =>
+    sql<boolean>`(txid, seq) > (cast(${txid} as xid8), ${seq}) and txid < pg_snapshot_xmin(pg_current_snapshot())`,
+  committedUpTo: ({ txid, seq }) => sql<boolean>`(txid, seq) <= (cast(${txid} as xid8), ${seq})`,
+  commitOrder: (direction = 'asc') => sql.raw(`events.txid ${direction}, events.seq ${direction}`),
   commitOrderIndex: (table, seqColumn) => [
     sql.raw(`create index ${table}_commit_order on ${table} (txid, ${seqColumn})`),
   ],

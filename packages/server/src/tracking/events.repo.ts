@@ -65,14 +65,12 @@ export async function eventsAfter(
   const rows = await db
     .selectFrom('events')
     .select(EVENT_COLUMNS)
-    .select(sql<string>`cast(txid as text)`.as('txid'))
-    .where(sql<boolean>`(txid, seq) > (${dialect.transactionId(cursor.txid)}, ${cursor.seq})`)
-    .where(dialect.settledTransaction())
-    .orderBy(sql`events.txid`)
-    .orderBy('seq')
+    .select(sql<string>`cast(txid as text)`.as('txid_text'))
+    .where(dialect.committedAfter(cursor))
+    .orderBy(dialect.commitOrder())
     .limit(limit)
     .execute();
-  return rows.map((row) => ({ ...row, txid: String(row.txid) }));
+  return rows.map(({ txid_text, ...row }) => ({ ...row, txid: txid_text }));
 }
 
 /** An account's events the tracking has read (up to the cursor), oldest first. */
@@ -89,7 +87,7 @@ export async function accountEventsUpTo(
     .select(sql<string>`cast(txid as text)`.as('txid'))
     .where('workspace_id', '=', workspaceId)
     .where('account_key', '=', accountKey)
-    .where(sql<boolean>`(txid, seq) <= (${dialect.transactionId(cursor.txid)}, ${cursor.seq})`)
+    .where(dialect.committedUpTo(cursor))
     .orderBy('timestamp')
     .orderBy('seq')
     .execute();
@@ -210,7 +208,7 @@ export async function deleteEventsReceivedBefore(
         .selectFrom('events')
         .select('seq')
         .where('received_at', '<', cutoff)
-        .where(sql<boolean>`(txid, seq) <= (${dialect.transactionId(cursor.txid)}, ${cursor.seq})`)
+        .where(dialect.committedUpTo(cursor))
         .$if(belowSeq !== null, (q) => q.where('seq', '<', belowSeq ?? 0))
         .orderBy('seq')
         .limit(limit),
@@ -224,8 +222,7 @@ export async function lastStoredEvent(db: Db, dialect: Dialect): Promise<EventCu
   const row = await db
     .selectFrom('events')
     .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
-    .$if(dialect.capabilities.concurrentWorkers, (q) => q.orderBy(sql`txid`, 'desc'))
-    .orderBy('seq', 'desc')
+    .orderBy(dialect.commitOrder('desc'))
     .limit(1)
     .executeTakeFirst();
   return row === undefined ? null : { txid: String(row.txid), seq: Number(row.seq) };

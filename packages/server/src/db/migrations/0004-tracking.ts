@@ -20,7 +20,8 @@ export async function up(db: Kysely<unknown>, dialect: Dialect) {
     .addColumn('anonymous_id', 'text')
     .addColumn('timestamp', types.instant, (c) => c.notNull())
     .addColumn('received_at', types.instant, (c) => c.notNull())
-    .addColumn('payload', types.json, (c) => c.notNull())
+    // Kept as the sender's JSON text: never queried inside, and jsonb would parse every event.
+    .addColumn('payload', 'text', (c) => c.notNull())
     .execute();
   await db.schema
     .createIndex('events_message')
@@ -50,7 +51,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect) {
       c.primaryKey().notNull().references('enrollments.id'),
     )
     .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
-    .addColumn('state', types.json, (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('rebuild_requested_at', types.instant)
     .addColumn('updated_at', types.instant, (c) => c.notNull())
     .execute();
