@@ -61,6 +61,8 @@ export interface AdvanceResult {
   progress: MilestoneProgress[];
   changes: ProgressChange[];
   traits: Readonly<Record<string, MetricValue>>;
+  /** Whether any metric changed (the state needs writing back); the latest time alone is not. */
+  metricsChanged: boolean;
   /**
    * An activity older than ones already applied made a criterion true: when it became true
    * needs the account's events in time order, so the caller replays them (`replayEnrollment`)
@@ -137,9 +139,11 @@ export function advanceEnrollment(input: AdvanceInput): AdvanceResult {
     settle(tracked.criteria.keys(), input.evaluateAt, null);
   }
 
+  let metricsChanged = false;
   for (const activity of input.activities) {
     const late = state.latest !== null && activity.at < state.latest;
     const changed = new Set(applyActivity(state, tracked.plan, activity, startedAt));
+    if (changed.size > 0) metricsChanged = true;
     if (activity.traits !== undefined) {
       for (const trait of tracked.plan.traits) {
         if (!sameJson(traits[trait.name], activity.traits[trait.name])) changed.add(trait.key);
@@ -156,7 +160,13 @@ export function advanceEnrollment(input: AdvanceInput): AdvanceResult {
       // learn when; one that stays false changes nothing (the state is order-independent).
       const latest = state.latest ?? activity.at;
       if (latest >= startedAt && anySatisfied(input, progress, affected, latest, traits)) {
-        return { progress: [...input.progress], changes: [], traits, needsReplay: true };
+        return {
+          progress: [...input.progress],
+          changes: [],
+          traits,
+          metricsChanged: true,
+          needsReplay: true,
+        };
       }
       continue;
     }
@@ -164,7 +174,7 @@ export function advanceEnrollment(input: AdvanceInput): AdvanceResult {
     settle(affected, activity.at, activity.ref);
   }
   pruneMetricState(state, tracked.plan);
-  return { progress, changes, traits, needsReplay: false };
+  return { progress, changes, traits, metricsChanged, needsReplay: false };
 }
 
 function anySatisfied(

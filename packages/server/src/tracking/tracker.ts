@@ -116,9 +116,9 @@ export function createTracker({
       progress?: MilestoneProgress[];
     },
     now: string,
-  ): Promise<{ state: MetricState | null }> {
+  ): Promise<{ state: MetricState | null; changed: boolean }> {
     const tracked = await trackedProgram(trx, enrollment.programVersionId);
-    if (tracked.criteria.size === 0) return { state: input.state };
+    if (tracked.criteria.size === 0) return { state: input.state, changed: false };
     const progress =
       input.progress ??
       (await listProgressOfEnrollments(trx, workspaceId, [enrollment.id])).get(enrollment.id) ??
@@ -132,9 +132,9 @@ export function createTracker({
       activities: input.activities,
       ...(input.evaluateAt !== undefined && { evaluateAt: input.evaluateAt }),
     });
-    if (result.needsReplay) return { state: null };
+    if (result.needsReplay) return { state: null, changed: true };
     await recordProgressChanges(trx, workspaceId, enrollment.id, result.changes, now);
-    return { state: input.state };
+    return { state: input.state, changed: result.metricsChanged };
   }
 
   /** Reads one chunk of events; returns how many it read. */
@@ -196,7 +196,7 @@ export function createTracker({
             const metrics = stored.get(enrollment.id);
             if (metrics === undefined) rebuild.push(enrollment.id);
             if (metrics === undefined || metrics.rebuildRequested) continue;
-            const { state } = await advance(
+            const { state, changed } = await advance(
               trx,
               workspaceId,
               enrollment,
@@ -208,8 +208,9 @@ export function createTracker({
               },
               now,
             );
+            // Written back only when a metric moved: most events only repeat a user's hour.
             if (state === null) rebuild.push(enrollment.id);
-            else states.set(enrollment.id, state);
+            else if (changed) states.set(enrollment.id, state);
           }
         }
         await saveMetrics(trx, workspaceId, states, now);
