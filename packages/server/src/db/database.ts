@@ -4,6 +4,7 @@ import { type Dialect, postgresDialect, sqliteDialect } from './dialect.js';
 import { createPostgresDialect, createPostgresPool, redactConnectionString } from './postgres.js';
 import type { DB } from './schema.js';
 import { openSqliteFile, WaymarkSqliteDialect } from './sqlite.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 
 export type Db = Kysely<DB>;
 
@@ -28,6 +29,21 @@ export function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'WAYMARK_DATA
     };
   }
   const file = sqliteFile(config);
-  const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(openSqliteFile(file)) });
-  return { db, dialect: sqliteDialect, location: file, close: () => db.destroy() };
+  const connection = openSqliteFile(file);
+  const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(connection) });
+  if (file === ':memory:') {
+    return { db, dialect: sqliteDialect, location: file, close: () => db.destroy() };
+  }
+  // The checkpointer keeps the log short; commits checkpoint only if it falls far behind.
+  connection.pragma('wal_autocheckpoint = 16000');
+  const checkpointer = startCheckpointer(file);
+  return {
+    db,
+    dialect: sqliteDialect,
+    location: file,
+    close: async () => {
+      await checkpointer.stop();
+      await db.destroy();
+    },
+  };
 }

@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { openSqliteFile, sqliteDriver } from './sqlite.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kysely, sql } from 'kysely';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { openSqliteFile, sqliteDriver, WaymarkSqliteDialect } from './sqlite.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 
 describe('the SQLite driver', () => {
   it('is better-sqlite3 12 on Node 20 and the Node-API build (13) from Node 22 on', () => {
@@ -16,5 +21,61 @@ describe('the SQLite driver', () => {
     expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 5000 });
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();
+  });
+});
+
+describe('SQLite as Waymark runs it', () => {
+  const dirs: string[] = [];
+  const fileIn = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-sqlite-'));
+    dirs.push(dir);
+    return path.join(dir, 'waymark.db');
+  };
+  afterAll(() => {
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copies the write-ahead log into the database file from a worker thread', async () => {
+    const file = fileIn();
+    const db = openSqliteFile(file);
+    db.pragma('wal_autocheckpoint = 0'); // commits leave every page in the log
+    db.exec('create table t (x integer)');
+    for (let i = 0; i < 100; i++) db.prepare('insert into t values (?)').run(i);
+    const checkpointer = startCheckpointer(file, 60_000);
+    try {
+      expect(await checkpointer.checkpoint()).toBeGreaterThan(0);
+      // Everything is in the file now: another connection's checkpoint finds nothing to copy.
+      const [after] = db.pragma('wal_checkpoint(PASSIVE)') as {
+        log: number;
+        checkpointed: number;
+      }[];
+      expect(after?.checkpointed).toBe(after?.log);
+      expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 100 });
+    } finally {
+      await checkpointer.stop();
+      db.close();
+    }
+  });
+
+  it('prepares a query once however often it runs', async () => {
+    const connection = openSqliteFile(fileIn());
+    const prepare = vi.spyOn(connection, 'prepare');
+    const db = new Kysely<{ t: { x: number } }>({ dialect: new WaymarkSqliteDialect(connection) });
+    try {
+      await sql`create table t (x integer)`.execute(db);
+      for (let i = 0; i < 50; i++) await db.insertInto('t').values({ x: i }).execute();
+      const inserts = prepare.mock.calls.filter(([text]) => text.startsWith('insert'));
+      expect(inserts).toHaveLength(1);
+      expect(
+        await db
+          .selectFrom('t')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst(),
+      ).toEqual({
+        n: 50,
+      });
+    } finally {
+      await db.destroy();
+    }
   });
 });

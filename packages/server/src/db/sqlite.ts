@@ -6,6 +6,7 @@ import {
   CompiledQuery,
   type DatabaseConnection,
   type Driver,
+  type QueryResult,
   SqliteAdapter,
   SqliteDialect,
   SqliteDriver,
@@ -54,7 +55,61 @@ export class SqliteConnectionWaitError extends Error {
   }
 }
 
+const CACHED_STATEMENTS = 200;
+
+/**
+ * Kysely's SQLite connection prepares every query anew; preparing costs as much as running a
+ * small statement (and far more for a batch insert of hundreds of parameters). This one keeps
+ * the most recently used prepared statements by their SQL text.
+ */
+class CachedStatementsConnection implements DatabaseConnection {
+  readonly #statements = new Map<string, SQLite.Statement>();
+  constructor(private readonly database: SQLite.Database) {}
+
+  #prepare(sql: string): SQLite.Statement {
+    const known = this.#statements.get(sql);
+    if (known !== undefined) {
+      this.#statements.delete(sql);
+      this.#statements.set(sql, known);
+      return known;
+    }
+    const statement = this.database.prepare(sql);
+    this.#statements.set(sql, statement);
+    if (this.#statements.size > CACHED_STATEMENTS) {
+      const oldest = this.#statements.keys().next().value;
+      if (oldest !== undefined) this.#statements.delete(oldest);
+    }
+    return statement;
+  }
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const statement = this.#prepare(compiledQuery.sql);
+    const parameters = compiledQuery.parameters as unknown[];
+    if (statement.reader) return Promise.resolve({ rows: statement.all(parameters) as R[] });
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return Promise.resolve({
+      numAffectedRows: BigInt(changes),
+      insertId: BigInt(lastInsertRowid),
+      rows: [],
+    });
+  }
+
+  // Streams keep their statement busy while iterated: they get their own.
+  async *streamQuery<R>(compiledQuery: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    const statement = this.database.prepare(compiledQuery.sql);
+    for (const row of statement.iterate(compiledQuery.parameters as unknown[])) {
+      yield { rows: [row as R] };
+    }
+  }
+}
+
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #connection: CachedStatementsConnection;
+  constructor(database: SQLite.Database) {
+    super({ database });
+    this.#connection = new CachedStatementsConnection(database);
+  }
+
   /** Write transactions take the write lock up front, so they never fail half-way on SQLITE_BUSY. */
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
@@ -72,7 +127,8 @@ class ImmediateSqliteDriver extends SqliteDriver {
       timer = setTimeout(() => reject(new SqliteConnectionWaitError()), CONNECTION_WAIT_MS);
     });
     try {
-      return await Promise.race([acquiring, timeout]);
+      await Promise.race([acquiring, timeout]);
+      return this.#connection;
     } catch (error) {
       void acquiring.then(() => this.releaseConnection());
       throw error;
@@ -94,7 +150,7 @@ export class WaymarkSqliteDialect extends SqliteDialect {
     super({ database });
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver({ database: this.database });
+    return new ImmediateSqliteDriver(this.database);
   }
   override createAdapter(): SqliteAdapter {
     return new TransactionalDdlSqliteAdapter();

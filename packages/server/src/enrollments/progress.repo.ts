@@ -1,5 +1,5 @@
 import type { Actor, MilestoneProgress } from '@waymark/core';
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { fromDbJson, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { MilestoneProgressTable } from '../db/schema.js';
@@ -69,8 +69,11 @@ export async function listProgressOfEnrollments(
   const rows = await db
     .selectFrom('milestone_progress')
     .selectAll()
-    .where('workspace_id', '=', workspaceId)
+    // `|| ''` keeps SQLite off the (workspace, status) index, which for a long id list it
+    // prefers to the primary key, reading every row of the workspace.
+    .where(sql<string>`workspace_id || ''`, '=', workspaceId)
     .where('enrollment_id', 'in', enrollmentIds)
+    .orderBy('enrollment_id')
     .orderBy('milestone_key')
     .execute();
   for (const row of rows) byEnrollment.get(row.enrollment_id)?.push(toProgress(row));

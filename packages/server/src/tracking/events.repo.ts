@@ -34,19 +34,24 @@ const EVENT_COLUMNS = [
 // 11 columns: 90 rows stay well under SQLite's 32,766 bound parameters per statement.
 const ROWS_PER_STATEMENT = 90;
 
+/** How an event is told apart: its message id within its workspace. */
+export const eventKey = (event: Pick<NewEvent, 'workspace_id' | 'message_id'>): string =>
+  `${event.workspace_id}\u0000${event.message_id}`;
+
 /**
  * Stores events, skipping those whose message id the workspace already has (a retried
- * batch), and returns how many were new.
+ * batch), and returns the keys (`eventKey`) of those that were new.
  */
-export async function insertEvents(db: Db, events: readonly NewEvent[]): Promise<number> {
-  let inserted = 0;
+export async function insertEvents(db: Db, events: readonly NewEvent[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
   for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
-    const result = await db
+    const rows = await db
       .insertInto('events')
       .values(events.slice(i, i + ROWS_PER_STATEMENT))
       .onConflict((oc) => oc.columns(['workspace_id', 'message_id']).doNothing())
-      .executeTakeFirst();
-    inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+      .returning(['workspace_id', 'message_id'])
+      .execute();
+    for (const row of rows) inserted.add(eventKey(row));
   }
   return inserted;
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SegmentMessage } from '@waymark/core';
+import type { Insertable } from 'kysely';
 import type { Db } from '../db/database.js';
-import { insertEvents, type NewEvent } from './events.repo.js';
+import type { AccountUsersTable } from '../db/schema.js';
+import { eventKey, insertEvents, type NewEvent } from './events.repo.js';
 
 /** A call as it arrived (its JSON text, kept as the raw event) and as it was parsed. */
 export interface ReceivedCall {
@@ -16,6 +18,16 @@ export interface IngestResult {
 }
 
 const USER_TTL_MS = 30_000;
+const MAX_REQUESTS_PER_COMMIT = 64;
+
+type AccountUserRow = Insertable<AccountUsersTable>;
+
+interface PendingCommit {
+  events: NewEvent[];
+  users: AccountUserRow[];
+  resolve(stored: number): void;
+  reject(error: unknown): void;
+}
 
 /**
  * Stores calls as events, each attached to its account: the call's own group id (a group call,
@@ -56,6 +68,61 @@ export function createIngestion({ db, onStored }: { db: Db; onStored: () => void
     }
   }
 
+  // Group commit: requests that arrive while a transaction is being written share the next
+  // one, so a busy server writes (and syncs) once for many requests, never later than now.
+  const waiting: PendingCommit[] = [];
+  let writing = false;
+
+  function commit(events: NewEvent[], users: AccountUserRow[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      waiting.push({ events, users, resolve, reject });
+      if (!writing) void writeWaiting();
+    });
+  }
+
+  async function writeWaiting(): Promise<void> {
+    writing = true;
+    while (waiting.length > 0) {
+      const group = waiting.splice(0, MAX_REQUESTS_PER_COMMIT);
+      try {
+        const inserted = await db.transaction().execute(async (trx) => {
+          const keys = await insertEvents(
+            trx,
+            group.flatMap((pending) => pending.events),
+          );
+          // One row per user: PostgreSQL refuses an upsert that touches a row twice.
+          const users = new Map(
+            group
+              .flatMap((pending) => pending.users)
+              .map((row) => [`${row.workspace_id}\u0000${row.user_key}`, row]),
+          );
+          if (users.size > 0) {
+            await trx
+              .insertInto('account_users')
+              .values([...users.values()])
+              .onConflict((oc) =>
+                oc.columns(['workspace_id', 'user_key']).doUpdateSet((eb) => ({
+                  account_key: eb.ref('excluded.account_key'),
+                  updated_at: eb.ref('excluded.updated_at'),
+                })),
+              )
+              .execute();
+          }
+          return keys;
+        });
+        // Each new event counts for the first request that carried it.
+        for (const pending of group) {
+          pending.resolve(
+            pending.events.filter((event) => inserted.delete(eventKey(event))).length,
+          );
+        }
+      } catch (error) {
+        for (const pending of group) pending.reject(error);
+      }
+    }
+    writing = false;
+  }
+
   async function ingest(
     workspaceId: string,
     calls: readonly ReceivedCall[],
@@ -91,29 +158,15 @@ export function createIngestion({ db, onStored }: { db: Db; onStored: () => void
         payload,
       });
     }
-    const stored = await db.transaction().execute(async (trx) => {
-      const inserted = await insertEvents(trx, events);
-      if (grouped.size > 0) {
-        await trx
-          .insertInto('account_users')
-          .values(
-            [...grouped].map(([user, account]) => ({
-              workspace_id: workspaceId,
-              user_key: user,
-              account_key: account,
-              updated_at: receivedAt,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['workspace_id', 'user_key']).doUpdateSet((eb) => ({
-              account_key: eb.ref('excluded.account_key'),
-              updated_at: eb.ref('excluded.updated_at'),
-            })),
-          )
-          .execute();
-      }
-      return inserted;
-    });
+    const stored = await commit(
+      events,
+      [...grouped].map(([user, account]) => ({
+        workspace_id: workspaceId,
+        user_key: user,
+        account_key: account,
+        updated_at: receivedAt,
+      })),
+    );
     if (stored > 0) onStored();
     return { received: calls.length, stored };
   }
