@@ -1,35 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { emptyMetricState, programDefinitionSchema } from '@waymark/core';
 import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-/** The built command, exactly as users run it. */
-const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const { DATABASE_URL: _ignored, ...base } = process.env;
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...base, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+import { assertBuilt, runCli } from './testing/built-cli.js';
 
 const DAY = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString();
@@ -60,9 +33,7 @@ const program = (key: string) =>
     ],
   });
 
-beforeAll(() => {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run npx tsc -b first`);
-});
+beforeAll(assertBuilt);
 
 describe.each(testEngines())('waymark backfill [%s]', (engine) => {
   let database: TestDatabase;
@@ -254,7 +225,7 @@ describe.each(testEngines())('waymark backfill [%s]', (engine) => {
     expect((await milestones(acme.enrollmentId)).sync?.status).toBe('open');
 
     // Only the named program's enrollments.
-    const first = await run(['backfill', '--program', 'onboarding'], env);
+    const first = await runCli(['backfill', '--program', 'onboarding'], env);
     expect(first.stderr).toContain(
       '✓ rebuilt 1 enrollment in only-one, program onboarding: 1 milestone completed',
     );
@@ -268,7 +239,7 @@ describe.each(testEngines())('waymark backfill [%s]', (engine) => {
     expect((await milestones(globex.enrollmentId)).sync?.status).toBe('open');
 
     // Every program; a completed milestone stays completed.
-    const all = await run(['backfill'], env);
+    const all = await runCli(['backfill'], env);
     expect(all.stderr).toContain('✓ rebuilt 2 enrollments in only-one: 1 milestone completed');
     expect(all.code, all.stderr).toBe(0);
     expect(await milestones(globex.enrollmentId)).toMatchObject({
@@ -287,25 +258,25 @@ describe.each(testEngines())('waymark backfill [%s]', (engine) => {
 
   it('says so when there is nothing to rebuild, and refuses an unknown program', async () => {
     await addProgram(await addWorkspace('quiet'), 'onboarding');
-    const none = await run(['backfill', '--workspace', 'quiet'], env);
+    const none = await runCli(['backfill', '--workspace', 'quiet'], env);
     expect(none.stderr).toContain('✓ no active enrollments to rebuild in quiet');
     expect(none.code).toBe(0);
-    const unknown = await run(['backfill', '--workspace', 'quiet', '--program', 'nope'], env);
+    const unknown = await runCli(['backfill', '--workspace', 'quiet', '--program', 'nope'], env);
     expect(unknown.stderr).toContain('✗ no program nope in quiet');
     expect(unknown.code).toBe(1);
   });
 
   it('needs --workspace once there are several workspaces', async () => {
-    const refused = await run(['backfill'], env);
+    const refused = await runCli(['backfill'], env);
     expect(refused.stderr).toContain('name one with --workspace <slug>');
     expect(refused.code).toBe(1);
-    const unknown = await run(['backfill', '--workspace', 'nowhere'], env);
+    const unknown = await runCli(['backfill', '--workspace', 'nowhere'], env);
     expect(unknown.stderr).toContain('✗ no workspace with the slug nowhere');
     expect(unknown.code).toBe(1);
   });
 
   it('is listed in the help, with the retention variable', async () => {
-    const help = await run(['--help'], env);
+    const help = await runCli(['--help'], env);
     expect(help.stdout).toContain('backfill');
     expect(help.stdout).toContain('WAYMARK_EVENT_RETENTION_DAYS');
   });

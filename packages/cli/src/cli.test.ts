@@ -3,52 +3,21 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, bin, cliEnv, runCli } from './testing/built-cli.js';
 
-/** The built command, exactly as `npm start` runs it. */
-const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-beforeAll(() => {
-  if (!existsSync(bin))
-    throw new Error(`${bin} is missing: run npm run build first (npm test does)`);
-});
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const { DATABASE_URL: _ignored, ...env } = process.env;
-  return { ...env, LOG_LEVEL: 'info', ...extra };
-}
-
-async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [bin, ...args], { env: baseEnv(env) });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+beforeAll(assertBuilt);
 
 describe('waymark command', () => {
   it('prints its version', async () => {
-    const { code, stdout } = await run(['version']);
+    const { code, stdout } = await runCli(['version']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^waymark \d+\.\d+\.\d+ \(node v\d+/);
   });
 
   it('explains its commands and the environment in --help', async () => {
-    const { code, stdout } = await run(['--help']);
+    const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
     for (const word of [
       'serve',
@@ -63,13 +32,13 @@ describe('waymark command', () => {
   });
 
   it('refuses an unknown command with a pointer to --help', async () => {
-    const { code, stderr } = await run(['frobnicate']);
+    const { code, stderr } = await runCli(['frobnicate']);
     expect(code).not.toBe(0);
     expect(stderr).toContain("unknown command 'frobnicate'");
   });
 
   it('stops on bad configuration, naming each variable', async () => {
-    const { code, stderr } = await run(['serve'], { PORT: 'eighty', LOG_LEVEL: 'shouty' });
+    const { code, stderr } = await runCli(['serve'], { PORT: 'eighty', LOG_LEVEL: 'shouty' });
     expect(code).toBe(1);
     expect(stderr).toContain('PORT: ');
     expect(stderr).toContain('LOG_LEVEL: ');
@@ -91,7 +60,7 @@ describe.each(testEngines())('waymark on %s', (engine) => {
   /** Starts `waymark serve` on a free port and resolves with its URL and what it said. */
   async function serve(env: Record<string, string | undefined>) {
     const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
-      env: baseEnv({ ...env, HOST: '127.0.0.1' }),
+      env: cliEnv({ ...env, HOST: '127.0.0.1' }),
     });
     server = child;
     const output = { stdout: '', stderr: '' };
@@ -178,7 +147,7 @@ describe.each(testEngines())('waymark on %s', (engine) => {
         'From CLI',
       ],
       {
-        env: baseEnv(database.env),
+        env: cliEnv(database.env),
       },
     );
     let stderr = '';
@@ -191,13 +160,13 @@ describe.each(testEngines())('waymark on %s', (engine) => {
       /✓ created workspace “From CLI” \(from-cli-[0-9a-f]{6}\) and its admin cli@example.com/,
     );
     expect(code).toBe(0);
-    const again = await run(
+    const again = await runCli(
       ['admin', 'create', '--email', 'second@example.com', '--name', 'Second'],
       { ...database.env, WAYMARK_ADMIN_PASSWORD: 'another long one' },
     );
     expect(again.code, again.stderr).toBe(1);
     expect(again.stderr).toContain('a workspace exists already: name it with --workspace <slug>');
-    const short = await run(['admin', 'create', '--email', 'x@example.com', '--name', 'X'], {
+    const short = await runCli(['admin', 'create', '--email', 'x@example.com', '--name', 'X'], {
       ...database.env,
       WAYMARK_ADMIN_PASSWORD: 'short',
     });
@@ -245,14 +214,14 @@ describe.each(testEngines())('waymark on %s', (engine) => {
 
   it('migrate applies the schema once, and --status tells', async () => {
     database = await createTestDatabase(engine, { migrate: false });
-    const first = await run(['migrate'], database.env);
+    const first = await runCli(['migrate'], database.env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain('✓ applied: 0001-foundation');
     if (engine === 'sqlite')
       expect(existsSync(path.join(database.env.WAYMARK_DATA_DIR, 'waymark.db'))).toBe(true);
-    const second = await run(['migrate'], database.env);
+    const second = await runCli(['migrate'], database.env);
     expect(second.stderr).toContain('already up to date');
-    const status = await run(['migrate', '--status'], database.env);
+    const status = await runCli(['migrate', '--status'], database.env);
     expect(status.stderr).toContain('✓ 0001-foundation applied');
   });
 
@@ -264,7 +233,7 @@ describe.each(testEngines())('waymark on %s', (engine) => {
     if (env.DATABASE_URL)
       env.DATABASE_URL = env.DATABASE_URL.replace('postgres@', `postgres:${secret}@`);
     const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
-      env: baseEnv({ ...env, HOST: '127.0.0.1' }),
+      env: cliEnv({ ...env, HOST: '127.0.0.1' }),
     });
     server = child;
     let stderr = '';

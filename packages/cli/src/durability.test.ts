@@ -1,10 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
+import {
+  createTestDatabase,
+  type TestDatabase,
+  testEngines,
+  trackedProgram,
+} from '@waymark/server/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, bin, cliEnv } from './testing/built-cli.js';
 
 /**
  * The acceptance test for durable ingestion: the built server is killed (SIGKILL) while
@@ -13,13 +17,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
  * acknowledged batches again (a client's retry) changes nothing.
  */
 
-/** The built command, exactly as `npm start` runs it. */
-const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-beforeAll(() => {
-  if (!existsSync(bin))
-    throw new Error(`${bin} is missing: run npm run build first (npm test does)`);
-});
+beforeAll(assertBuilt);
 
 const ADMIN = { email: 'ops@example.com', password: 'durable and long enough' };
 const ACCOUNTS = ['acme', 'globex', 'initech', 'umbrella'];
@@ -34,45 +32,7 @@ const EVENTS_PER_BATCH = 100;
 const TRIGGER = 12;
 const DAY = 86_400_000;
 
-/** Program `tracked`: three "Contact Synced" ok complete `sync`; two active users `activation`. */
-const PROGRAM = {
-  key: 'tracked',
-  name: 'Tracked onboarding',
-  phases: [{ key: 'all', name: 'All', startDay: 0, endDay: 90 }],
-  milestones: [
-    {
-      key: 'sync',
-      title: 'Contacts synced',
-      phase: 'all',
-      targetDay: 14,
-      verification: ['auto'],
-      criteria: 'event_count("Contact Synced", {"status": "ok"}) >= 3',
-    },
-    {
-      key: 'activation',
-      title: 'Team active',
-      phase: 'all',
-      targetDay: 25,
-      dependsOn: ['sync'],
-      verification: ['auto'],
-      criteria: 'active_users(duration("168h")) >= 2',
-    },
-    {
-      key: 'review',
-      title: 'Business review',
-      phase: 'all',
-      targetDay: 55,
-      dependsOn: ['activation'],
-      verification: ['csm'],
-    },
-  ],
-};
 const AUTOMATIC = ['sync', 'activation'];
-
-function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const { DATABASE_URL: _ignored, ...env } = process.env;
-  return { ...env, LOG_LEVEL: 'warn', ...extra };
-}
 
 interface Batch {
   /** Its place in the load: the senders take the batches in this order. */
@@ -148,7 +108,7 @@ describe.each(testEngines())('durability on %s', (engine) => {
   /** Starts `waymark serve` on a free loopback port; resolves once it listens. */
   async function serve(env: Record<string, string | undefined>): Promise<Served> {
     const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
-      env: baseEnv({ ...env, HOST: '127.0.0.1' }),
+      env: cliEnv({ ...env, HOST: '127.0.0.1' }, 'warn'),
     });
     children.push(child);
     const output = { stdout: '', stderr: '' };
@@ -206,8 +166,8 @@ describe.each(testEngines())('durability on %s', (engine) => {
 
     const writeKey = (await api('POST', '/api/v1/api-keys', { kind: 'write', name: 'load' }))
       .token as string;
-    await api('POST', '/api/v1/programs', { definition: PROGRAM });
-    await api('POST', `/api/v1/programs/${PROGRAM.key}/versions/1/publish`);
+    await api('POST', '/api/v1/programs', { definition: trackedProgram });
+    await api('POST', `/api/v1/programs/${trackedProgram.key}/versions/1/publish`);
     const now = Date.now();
     const accountIds = new Map<string, string>();
     const enrollmentOf = new Map<string, string>();
@@ -215,7 +175,7 @@ describe.each(testEngines())('durability on %s', (engine) => {
       const account = await api('POST', '/api/v1/accounts', { externalId, name: externalId });
       accountIds.set(externalId, account.id);
       const enrollment = await api('POST', `/api/v1/accounts/${account.id}/enrollments`, {
-        programKey: PROGRAM.key,
+        programKey: trackedProgram.key,
         startedAt: new Date(now - 10 * DAY).toISOString(),
       });
       enrollmentOf.set(externalId, enrollment.id);

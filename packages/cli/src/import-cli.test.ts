@@ -1,43 +1,10 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressReporter } from './commands/import.js';
-
-/** The built command, exactly as users run it. */
-const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(
-  args: string[],
-  env: Record<string, string | undefined>,
-  stdin = '',
-): Promise<Run> {
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...inherited, LOG_LEVEL: 'info', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  child.stdin.end(stdin);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+import { bin, runCli } from './testing/built-cli.js';
 
 describe.each(testEngines())('waymark import accounts [%s]', (engine) => {
   let database: TestDatabase;
@@ -61,7 +28,7 @@ describe.each(testEngines())('waymark import accounts [%s]', (engine) => {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
     dir = mkdtempSync(path.join(os.tmpdir(), 'waymark-import-'));
     database = await createTestDatabase(engine);
-    const created = await run(
+    const created = await runCli(
       [
         'admin',
         'create',
@@ -89,7 +56,7 @@ describe.each(testEngines())('waymark import accounts [%s]', (engine) => {
   ];
 
   it('previews with --dry-run and writes nothing', async () => {
-    const result = await run(
+    const result = await runCli(
       ['import', 'accounts', file('good.csv', good), '--dry-run'],
       database.env,
     );
@@ -101,13 +68,13 @@ describe.each(testEngines())('waymark import accounts [%s]', (engine) => {
   });
 
   it('imports, showing progress as plain percentage lines when stderr is not a terminal', async () => {
-    const result = await run(['import', 'accounts', file('good.csv', good)], database.env);
+    const result = await runCli(['import', 'accounts', file('good.csv', good)], database.env);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('importing… 100%');
     expect(result.stderr).not.toContain('\r');
     expect(result.stderr).toMatch(/✓ imported 3 row\(s\) .*: 3 created, 0 updated/);
     expect(await count()).toBe(3);
-    const again = await run(
+    const again = await runCli(
       [
         'import',
         'accounts',
@@ -120,7 +87,7 @@ describe.each(testEngines())('waymark import accounts [%s]', (engine) => {
   });
 
   it('lists every row error and imports nothing', async () => {
-    const result = await run(
+    const result = await runCli(
       [
         'import',
         'accounts',
@@ -142,13 +109,16 @@ describe.each(testEngines())('waymark import accounts [%s]', (engine) => {
   });
 
   it('names an unknown workspace and a missing file', async () => {
-    const unknown = await run(
+    const unknown = await runCli(
       ['import', 'accounts', file('good.csv', good), '--workspace', 'nope'],
       database.env,
     );
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no workspace with the slug nope');
-    const missing = await run(['import', 'accounts', path.join(dir, 'absent.csv')], database.env);
+    const missing = await runCli(
+      ['import', 'accounts', path.join(dir, 'absent.csv')],
+      database.env,
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('cannot read');
   });

@@ -1,38 +1,14 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseProgramYaml } from '@waymark/core';
 import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, runCli } from './testing/built-cli.js';
 
-/** The built command, exactly as users run it. */
-const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const templates = fileURLToPath(new URL('../../../templates/', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const { DATABASE_URL: _ignored, ...base } = process.env;
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...base, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
 
 const program = (key: string, trainingDay = 18) =>
   [
@@ -53,9 +29,7 @@ const program = (key: string, trainingDay = 18) =>
     '',
   ].join('\n');
 
-beforeAll(() => {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run npx tsc -b first`);
-});
+beforeAll(assertBuilt);
 
 describe.each(testEngines())('waymark apply, export and templates [%s]', (engine) => {
   let database: TestDatabase;
@@ -109,20 +83,20 @@ describe.each(testEngines())('waymark apply, export and templates [%s]', (engine
 
   it('applies a file once: the second time nothing changes; a change is a draft; --publish publishes', async () => {
     const onboarding = file('onboarding.yaml', program('onboarding'));
-    const first = await run(['apply', onboarding], env);
+    const first = await runCli(['apply', onboarding], env);
     expect(first.stderr).toContain('✓ onboarding: draft v1 saved');
     expect(first.code).toBe(0);
-    const second = await run(['apply', onboarding], env);
+    const second = await runCli(['apply', onboarding], env);
     expect(second.stderr).toContain('✓ onboarding: unchanged');
     expect(second.code).toBe(0);
 
-    const published = await run(['apply', onboarding, '--publish'], env);
+    const published = await runCli(['apply', onboarding, '--publish'], env);
     expect(published.stderr).toContain('✓ onboarding: v1 published');
-    const again = await run(['apply', onboarding, '--publish'], env);
+    const again = await runCli(['apply', onboarding, '--publish'], env);
     expect(again.stderr).toContain('✓ onboarding: unchanged');
 
     writeFileSync(onboarding, program('onboarding', 21));
-    const changed = await run(['apply', onboarding], env);
+    const changed = await runCli(['apply', onboarding], env);
     expect(changed.stderr).toContain('✓ onboarding: draft v2 saved');
 
     const events = await database.db
@@ -151,7 +125,7 @@ describe.each(testEngines())('waymark apply, export and templates [%s]', (engine
         .replace('targetDay: 3', 'targetDay: soon')
         .replace('[kickoff]', '[nowhere]'),
     );
-    const result = await run(['apply', good, broken], env);
+    const result = await runCli(['apply', good, broken], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${broken}:9:16: `);
     expect(result.stderr).toMatch(/✗ nothing saved/);
@@ -164,21 +138,21 @@ describe.each(testEngines())('waymark apply, export and templates [%s]', (engine
   it('exports a program as YAML that reads back to what was applied', async () => {
     const text = program('round-trip');
     const source = file('round-trip.yaml', text);
-    expect((await run(['apply', source], env)).code).toBe(0);
-    const exported = await run(['export', 'round-trip'], env);
+    expect((await runCli(['apply', source], env)).code).toBe(0);
+    const exported = await runCli(['export', 'round-trip'], env);
     expect(exported.code).toBe(0);
     const back = parseProgramYaml(exported.stdout, 'exported.yaml');
     const original = parseProgramYaml(text, 'round-trip.yaml');
     expect(back.ok && back.value).toEqual(original.ok && original.value);
 
     const reapplied = file('reapplied.yaml', exported.stdout);
-    expect((await run(['apply', reapplied], env)).stderr).toContain('✓ round-trip: unchanged');
+    expect((await runCli(['apply', reapplied], env)).stderr).toContain('✓ round-trip: unchanged');
 
-    const old = await run(['export', 'onboarding', '--version', '1'], env);
+    const old = await runCli(['export', 'onboarding', '--version', '1'], env);
     expect(old.stdout).toContain('targetDay: 18');
-    const latest = await run(['export', 'onboarding'], env);
+    const latest = await runCli(['export', 'onboarding'], env);
     expect(latest.stdout).toContain('targetDay: 21');
-    const missing = await run(['export', 'no-such-program'], env);
+    const missing = await runCli(['export', 'no-such-program'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('✗ no program no-such-program');
   });
@@ -190,19 +164,19 @@ describe.each(testEngines())('waymark apply, export and templates [%s]', (engine
 
   it('lists the four templates', async () => {
     expect(templateNames).toHaveLength(4);
-    const list = await run(['templates', 'list'], env);
+    const list = await runCli(['templates', 'list'], env);
     expect(list.code).toBe(0);
     for (const name of templateNames) expect(list.stdout).toContain(name);
-    const unknown = await run(['templates', 'apply', 'nope'], env);
+    const unknown = await runCli(['templates', 'apply', 'nope'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('✗ no template nope');
   });
 
   it.each(templateNames)('applies the %s template and exports it back', async (name) => {
-    const applied = await run(['templates', 'apply', name, '--publish'], env);
+    const applied = await runCli(['templates', 'apply', name, '--publish'], env);
     expect(applied.stderr).toContain(`✓ ${name}: v1 published`);
     expect(applied.code).toBe(0);
-    const exported = await run(['export', name], env);
+    const exported = await runCli(['export', name], env);
     const template = parseProgramYaml(readFileSync(`${templates}${name}.yaml`, 'utf8'), name);
     const back = parseProgramYaml(exported.stdout, name);
     expect(back.ok && back.value).toEqual(template.ok && template.value);
@@ -211,10 +185,10 @@ describe.each(testEngines())('waymark apply, export and templates [%s]', (engine
   it('needs --workspace once there are several workspaces', async () => {
     const otherId = await addWorkspace('second-ws');
     const source = file('second.yaml', program('in-second'));
-    const refused = await run(['apply', source], env);
+    const refused = await runCli(['apply', source], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('name one with --workspace <slug>');
-    const named = await run(['apply', source, '--workspace', 'second-ws'], env);
+    const named = await runCli(['apply', source, '--workspace', 'second-ws'], env);
     expect(named.stderr).toContain('✓ in-second: draft v1 saved');
     const rows = await database.db
       .selectFrom('programs')
@@ -222,7 +196,7 @@ describe.each(testEngines())('waymark apply, export and templates [%s]', (engine
       .where('key', '=', 'in-second')
       .execute();
     expect(rows).toEqual([{ workspace_id: otherId }]);
-    const unknown = await run(['apply', source, '--workspace', 'nowhere'], env);
+    const unknown = await runCli(['apply', source, '--workspace', 'nowhere'], env);
     expect(unknown.stderr).toContain('✗ no workspace with the slug nowhere');
   });
 });

@@ -5,3 +5,4 @@ export {
   type TestDatabase,
   testEngines,
 } from './engines.js';
+export { trackedProgram } from './tracking.js';
