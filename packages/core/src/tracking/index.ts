@@ -1,6 +1,7 @@
 export {
   type Activity,
   applyActivity,
+  changesWithTime,
   emptyMetricState,
   type MetricPlan,
   type MetricState,

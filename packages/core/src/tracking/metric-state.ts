@@ -104,6 +104,14 @@ export function planMetrics(metrics: readonly Metric[]): MetricPlan {
   };
 }
 
+/**
+ * Whether metric values can change with time alone, with no event: days since the enrollment
+ * started, or a window that events slide out of.
+ */
+export function changesWithTime(plan: MetricPlan): boolean {
+  return plan.daysSinceEnrollment || plan.countHorizonHours > 0 || plan.userHorizonHours > 0;
+}
+
 /** Hours a window covers: whole hours, rounded up (a 90-minute window counts 2 hours). */
 export function windowInHours(windowSeconds: number): number {
   return Math.max(1, Math.ceil(windowSeconds / 3600));

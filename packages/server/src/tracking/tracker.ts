@@ -1,5 +1,6 @@
 import {
   advanceEnrollment,
+  changesWithTime,
   emptyMetricState,
   type MetricState,
   type MetricValue,
@@ -40,6 +41,8 @@ import {
   updateAccountTraits,
 } from './tracking.repo.js';
 
+const SWEEP_MS = 3_600_000;
+
 export interface TrackerOptions {
   database: Pick<Database, 'db' | 'dialect'>;
   clock: Clock;
@@ -68,6 +71,7 @@ export function createTracker({
   let failed = false;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
+  let sweepTimer: NodeJS.Timeout | null = null;
   const idleWaiters: (() => void)[] = [];
 
   async function trackedProgram(trx: Db, versionId: string): Promise<TrackedProgram> {
@@ -269,6 +273,59 @@ export function createTracker({
     });
   }
 
+  /**
+   * Evaluates, as of now, the open automatic milestones of every active enrollment whose
+   * criteria can come true with time alone (days since the start, a window events slide out
+   * of): no event announces that. Runs hourly, so such a completion is timed at the sweep, up
+   * to an hour after the moment it became true. Returns the enrollments evaluated.
+   */
+  async function sweep(): Promise<number> {
+    return db.transaction().execute(async (trx) => {
+      await readCursor(trx, dialect); // the lock order of every tracking transaction
+      const now = clock();
+      const rows = await trx
+        .selectFrom('enrollment_metrics')
+        .innerJoin('enrollments', 'enrollments.id', 'enrollment_metrics.enrollment_id')
+        .innerJoin('accounts', 'accounts.id', 'enrollments.account_id')
+        .select([
+          'enrollments.id',
+          'enrollments.workspace_id',
+          'enrollments.account_id',
+          'enrollments.program_version_id',
+          'enrollments.started_at',
+          'enrollment_metrics.state',
+          'accounts.traits',
+        ])
+        .where('enrollments.status', '=', 'active')
+        .where('enrollment_metrics.rebuild_requested_at', 'is', null)
+        .execute();
+      let evaluated = 0;
+      for (const row of rows) {
+        const tracked = await trackedProgram(trx, row.program_version_id);
+        if (!changesWithTime(tracked.plan)) continue;
+        await advance(
+          trx,
+          row.workspace_id,
+          {
+            id: row.id,
+            accountId: row.account_id,
+            programVersionId: row.program_version_id,
+            startedAt: row.started_at,
+          },
+          {
+            state: fromDbJson<MetricState>(row.state),
+            traits: fromDbJson<Record<string, MetricValue>>(row.traits),
+            activities: [],
+            evaluateAt: Date.parse(now),
+          },
+          now,
+        );
+        evaluated += 1;
+      }
+      return evaluated;
+    });
+  }
+
   async function runUntilIdle(): Promise<void> {
     do {
       again = false;
@@ -305,8 +362,12 @@ export function createTracker({
     start(): void {
       stopped = false;
       timer ??= setInterval(nudge, pollMs).unref();
+      sweepTimer ??= setInterval(() => {
+        sweep().catch((error) => log.error({ err: error }, 'time-based evaluation failed'));
+      }, SWEEP_MS).unref();
       nudge();
     },
+    sweep,
     /**
      * Resolves once every event stored so far is tracked (for tests and the backfill command),
      * or once a run failed (it is logged). On PostgreSQL an event is read only once every
@@ -328,7 +389,9 @@ export function createTracker({
     async stop(): Promise<void> {
       stopped = true;
       if (timer !== null) clearInterval(timer);
+      if (sweepTimer !== null) clearInterval(sweepTimer);
       timer = null;
+      sweepTimer = null;
       await running;
       for (const resolve of idleWaiters.splice(0)) resolve();
     },
