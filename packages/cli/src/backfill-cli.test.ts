@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { emptyMetricState, programDefinitionSchema } from '@waymark/core';
-import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
+import {
+  createTestDatabase,
+  makeWorkspace,
+  type TestDatabase,
+  testEngines,
+} from '@waymark/server/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli } from './testing/built-cli.js';
 
@@ -40,22 +45,8 @@ describe.each(testEngines())('waymark backfill [%s]', (engine) => {
   let env: Record<string, string | undefined>;
   const at = daysAgo(1);
 
-  async function addWorkspace(slug: string): Promise<string> {
-    const id = randomUUID();
-    await database.db
-      .insertInto('workspaces')
-      .values({
-        id,
-        slug,
-        name: slug,
-        time_zone: 'UTC',
-        settings: '{}',
-        created_at: at,
-        updated_at: at,
-      })
-      .execute();
-    return id;
-  }
+  const addWorkspace = async (slug: string) =>
+    (await makeWorkspace(database.db, { slug, name: slug, timeZone: 'UTC' })).id;
 
   async function addProgram(workspaceId: string, key: string): Promise<string> {
     const programId = randomUUID();

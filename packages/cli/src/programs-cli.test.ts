@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseProgramYaml } from '@waymark/core';
-import { createTestDatabase, type TestDatabase, testEngines } from '@waymark/server/testing';
+import {
+  createTestDatabase,
+  makeWorkspace,
+  type TestDatabase,
+  testEngines,
+} from '@waymark/server/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli } from './testing/built-cli.js';
 
@@ -37,23 +41,8 @@ describe.each(testEngines())('waymark apply, export and templates [%s]', (engine
   let dir: string;
   let workspaceId: string;
 
-  async function addWorkspace(slug: string): Promise<string> {
-    const id = randomUUID();
-    const at = new Date().toISOString();
-    await database.db
-      .insertInto('workspaces')
-      .values({
-        id,
-        slug,
-        name: slug,
-        time_zone: 'UTC',
-        settings: '{}',
-        created_at: at,
-        updated_at: at,
-      })
-      .execute();
-    return id;
-  }
+  const addWorkspace = async (slug: string) =>
+    (await makeWorkspace(database.db, { slug, name: slug, timeZone: 'UTC' })).id;
 
   const programKeys = async () =>
     (

@@ -9,6 +9,7 @@ import {
   useState,
 } from 'react';
 import { ApiProblem, describeProblem, sentence } from './api.ts';
+import { PASSWORD_MIN_LENGTH } from './auth.ts';
 import { type FieldErrors, isEmpty } from './validation.ts';
 
 /** Why a submission failed: a sentence, per-field messages, or both. */
@@ -305,4 +306,27 @@ export function SubmitButton({
 export function textOf(data: FormData, name: string): string {
   const value = data.get(name);
   return typeof value === 'string' ? value : '';
+}
+
+/** The password a person chooses (set-up, invitation), with the rule it must meet as its hint. */
+export function NewPasswordField({
+  form,
+  label,
+  error,
+}: {
+  form: string;
+  label: string;
+  error: string | undefined;
+}) {
+  return (
+    <TextField
+      form={form}
+      name="password"
+      label={label}
+      type="password"
+      autoComplete="new-password"
+      hint={`At least ${PASSWORD_MIN_LENGTH} characters.`}
+      error={error}
+    />
+  );
 }

@@ -5,4 +5,5 @@ export {
   type TestDatabase,
   testEngines,
 } from './engines.js';
+export { makeWorkspace } from './factories.js';
 export { trackedProgram } from './tracking.js';

@@ -3,6 +3,7 @@ import { acceptInvitation, type Session } from '../auth.ts';
 import {
   ErrorSummary,
   isSpentLink,
+  NewPasswordField,
   SubmitButton,
   TextField,
   textOf,
@@ -95,15 +96,7 @@ function AcceptForm({ token, onSignedIn }: { token: string; onSignedIn(session: 
           autoComplete="name"
           error={failure?.fields.name}
         />
-        <TextField
-          form={FORM}
-          name="password"
-          label={LABELS.password}
-          type="password"
-          autoComplete="new-password"
-          hint="At least 12 characters."
-          error={failure?.fields.password}
-        />
+        <NewPasswordField form={FORM} label={LABELS.password} error={failure?.fields.password} />
         <SubmitButton sending={sending} label="Accept and sign in" sendingLabel="Signing in…" />
       </form>
     </>

@@ -3,6 +3,7 @@ import { type Session, setUpWorkspace } from '../auth.ts';
 import {
   ErrorSummary,
   isSpentLink,
+  NewPasswordField,
   SelectField,
   SubmitButton,
   TextField,
@@ -161,15 +162,7 @@ function SetupForm({ token, onSignedIn }: { token: string; onSignedIn(session: S
             hint="You will sign in with this address."
             error={failure?.fields.email}
           />
-          <TextField
-            form={FORM}
-            name="password"
-            label={LABELS.password}
-            type="password"
-            autoComplete="new-password"
-            hint="At least 12 characters."
-            error={failure?.fields.password}
-          />
+          <NewPasswordField form={FORM} label={LABELS.password} error={failure?.fields.password} />
         </fieldset>
         <SubmitButton sending={sending} label="Set up Waymark" sendingLabel="Setting up…" />
       </form>
