@@ -1,6 +1,21 @@
 import type { MetricValue, TrackedActivity } from '@waymark/core';
 import type { StoredEvent } from './events.repo.js';
 
+/** A stored event, with its properties when the ingestion handed it over already parsed. */
+export interface TrackedEvent extends StoredEvent {
+  properties?: Record<string, unknown>;
+}
+
+/**
+ * What one commit of the ingestion stored, in `seq` order, for the tracking to take without
+ * reading it back: exactly the events after `after`, when `after` is known (SQLite, where one
+ * process writes events in `seq` order).
+ */
+export interface CommittedEvents {
+  after: number | null;
+  events: TrackedEvent[];
+}
+
 /** Calls that say something about an account's product use or traits. */
 export const TRACKED_TYPES: ReadonlySet<string> = new Set(['track', 'page', 'screen', 'group']);
 
@@ -10,12 +25,19 @@ export const TRACKED_TYPES: ReadonlySet<string> = new Set(['track', 'page', 'scr
  */
 export function activityOf(
   event: Pick<
-    StoredEvent,
-    'type' | 'event' | 'user_id' | 'anonymous_id' | 'timestamp' | 'payload' | 'message_id'
+    TrackedEvent,
+    | 'type'
+    | 'event'
+    | 'user_id'
+    | 'anonymous_id'
+    | 'timestamp'
+    | 'payload'
+    | 'message_id'
+    | 'properties'
   >,
   traits?: Record<string, MetricValue>,
 ): TrackedActivity {
-  let properties: Record<string, unknown> | undefined;
+  let properties = event.properties;
   return {
     event: event.type === 'track' ? event.event : null,
     user: event.type === 'group' ? null : (event.user_id ?? event.anonymous_id),

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import type { EventsTable } from '../db/schema.js';
@@ -40,20 +40,56 @@ export const eventKey = (event: Pick<NewEvent, 'workspace_id' | 'message_id'>): 
 
 /**
  * Stores events, skipping those whose message id the workspace already has (a retried
- * batch), and returns the keys (`eventKey`) of those that were new.
+ * batch), and returns the `seq` of each that was new, by its key (`eventKey`).
  */
-export async function insertEvents(db: Db, events: readonly NewEvent[]): Promise<Set<string>> {
-  const inserted = new Set<string>();
+export async function insertEvents(
+  db: Db,
+  events: readonly NewEvent[],
+): Promise<Map<string, number>> {
+  const inserted = new Map<string, number>();
   for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
-    const rows = await db
-      .insertInto('events')
-      .values(events.slice(i, i + ROWS_PER_STATEMENT))
-      .onConflict((oc) => oc.columns(['workspace_id', 'message_id']).doNothing())
-      .returning(['workspace_id', 'message_id'])
-      .execute();
-    for (const row of rows) inserted.add(eventKey(row));
+    const rows = events.slice(i, i + ROWS_PER_STATEMENT);
+    const result = await db.executeQuery<Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>>(
+      CompiledQuery.raw(
+        insertStatement(db, rows.length),
+        rows.flatMap((row) => INSERT_COLUMNS.map((column) => row[column])),
+      ),
+    );
+    for (const row of result.rows) inserted.set(eventKey(row), Number(row.seq));
   }
   return inserted;
+}
+
+const INSERT_COLUMNS = EVENT_COLUMNS.filter((column) => column !== 'seq');
+const insertStatements = new Map<string, string>();
+
+/**
+ * The insert of `rows` events, compiled once per engine and row count: ingestion is the
+ * hottest write, and building the same statement for every batch cost more than running it.
+ */
+function insertStatement(db: Db, rows: number): string {
+  const key = `${db.getExecutor().adapter.constructor.name}:${rows}`;
+  let statement = insertStatements.get(key);
+  if (statement === undefined) {
+    const row = Object.fromEntries(INSERT_COLUMNS.map((column) => [column, ''])) as NewEvent;
+    statement = db
+      .insertInto('events')
+      .values(Array.from({ length: rows }, () => row))
+      .onConflict((oc) => oc.columns(['workspace_id', 'message_id']).doNothing())
+      .returning(['workspace_id', 'message_id', 'seq'])
+      .compile().sql;
+    insertStatements.set(key, statement);
+  }
+  return statement;
+}
+
+/** The highest `seq` stored so far (0 when none). */
+export async function lastSeq(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .executeTakeFirst();
+  return Number(row?.seq ?? 0);
 }
 
 /**

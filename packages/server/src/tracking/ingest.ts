@@ -3,7 +3,8 @@ import type { SegmentMessage } from '@waymark/core';
 import type { Insertable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AccountUsersTable } from '../db/schema.js';
-import { eventKey, insertEvents, type NewEvent } from './events.repo.js';
+import type { CommittedEvents, TrackedEvent } from './activities.js';
+import { eventKey, insertEvents, lastSeq, type NewEvent } from './events.repo.js';
 
 /** A call as it arrived (its JSON text, kept as the raw event) and as it was parsed. */
 export interface ReceivedCall {
@@ -24,6 +25,8 @@ type AccountUserRow = Insertable<AccountUsersTable>;
 
 interface PendingCommit {
   events: NewEvent[];
+  /** Each event's parsed properties, handed to the tracking with it. */
+  properties: Record<string, unknown>[];
   users: AccountUserRow[];
   resolve(stored: number): void;
   reject(error: unknown): void;
@@ -34,7 +37,16 @@ interface PendingCommit {
  * or `context.groupId`), else the account the user was last grouped with by a group call.
  * Everything of one request is committed in one transaction before the caller answers 2xx.
  */
-export function createIngestion({ db, onStored }: { db: Db; onStored: () => void }) {
+export function createIngestion({
+  db,
+  sequential,
+  onStored,
+}: {
+  db: Db;
+  /** Whether this process alone stores events, each commit's after the last (SQLite). */
+  sequential: boolean;
+  onStored: (committed: CommittedEvents) => void;
+}) {
   // user → account, as group calls said; remembered briefly, since a batch names few users.
   const accountOfUser = new Map<string, { account: string | null; until: number }>();
   const userKey = (workspaceId: string, user: string) => `${workspaceId}\u0000${user}`;
@@ -73,9 +85,13 @@ export function createIngestion({ db, onStored }: { db: Db; onStored: () => void
   const waiting: PendingCommit[] = [];
   let writing = false;
 
-  function commit(events: NewEvent[], users: AccountUserRow[]): Promise<number> {
+  function commit(
+    events: NewEvent[],
+    properties: Record<string, unknown>[],
+    users: AccountUserRow[],
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
-      waiting.push({ events, users, resolve, reject });
+      waiting.push({ events, properties, users, resolve, reject });
       if (!writing) void writeWaiting();
     });
   }
@@ -85,7 +101,8 @@ export function createIngestion({ db, onStored }: { db: Db; onStored: () => void
     while (waiting.length > 0) {
       const group = waiting.splice(0, MAX_REQUESTS_PER_COMMIT);
       try {
-        const inserted = await db.transaction().execute(async (trx) => {
+        const { after, inserted } = await db.transaction().execute(async (trx) => {
+          const after = sequential ? await lastSeq(trx) : null;
           const keys = await insertEvents(
             trx,
             group.flatMap((pending) => pending.events),
@@ -108,13 +125,24 @@ export function createIngestion({ db, onStored }: { db: Db; onStored: () => void
               )
               .execute();
           }
-          return keys;
+          return { after, inserted: keys };
         });
         // Each new event counts for the first request that carried it.
+        const committed: TrackedEvent[] = [];
         for (const pending of group) {
-          pending.resolve(
-            pending.events.filter((event) => inserted.delete(eventKey(event))).length,
-          );
+          let stored = 0;
+          pending.events.forEach((event, i) => {
+            const key = eventKey(event);
+            const seq = inserted.get(key);
+            if (seq === undefined) return;
+            inserted.delete(key);
+            stored += 1;
+            committed.push({ ...event, seq, txid: '0', properties: pending.properties[i] ?? {} });
+          });
+          pending.resolve(stored);
+        }
+        if (committed.length > 0) {
+          onStored({ after, events: committed.sort((a, b) => a.seq - b.seq) });
         }
       } catch (error) {
         for (const pending of group) pending.reject(error);
@@ -131,6 +159,7 @@ export function createIngestion({ db, onStored }: { db: Db; onStored: () => void
     const now = Date.now();
     await knownAccounts(workspaceId, calls, now);
     const events: NewEvent[] = [];
+    const properties: Record<string, unknown>[] = [];
     const grouped = new Map<string, string>();
     for (const { message, payload } of calls) {
       let account = message.groupId;
@@ -157,9 +186,11 @@ export function createIngestion({ db, onStored }: { db: Db; onStored: () => void
         received_at: receivedAt,
         payload,
       });
+      properties.push(message.properties);
     }
     const stored = await commit(
       events,
+      properties,
       [...grouped].map(([user, account]) => ({
         workspace_id: workspaceId,
         user_key: user,
@@ -167,7 +198,6 @@ export function createIngestion({ db, onStored }: { db: Db; onStored: () => void
         updated_at: receivedAt,
       })),
     );
-    if (stored > 0) onStored();
     return { received: calls.length, stored };
   }
 

@@ -18,7 +18,12 @@ import type { Database, Db } from '../db/database.js';
 import { listProgressOfEnrollments } from '../enrollments/progress.repo.js';
 import { recordProgressChanges } from '../enrollments/record-progress-changes.js';
 import { createAccountsFromGroups } from './accounts-from-groups.js';
-import { activityOf, TRACKED_TYPES } from './activities.js';
+import {
+  activityOf,
+  type CommittedEvents,
+  TRACKED_TYPES,
+  type TrackedEvent,
+} from './activities.js';
 import {
   accountEventsUpTo,
   type EventCursor,
@@ -26,7 +31,6 @@ import {
   lastStoredEvent,
   peekCursor,
   readCursor,
-  type StoredEvent,
   writeCursor,
 } from './events.repo.js';
 import {
@@ -42,6 +46,12 @@ import {
 } from './tracking.repo.js';
 
 const SWEEP_MS = 3_600_000;
+/** How often, under a steady stream of events, the metrics and the cursor are written. */
+const CHECKPOINT_MS = 1000;
+/** Enrollments whose metrics stay in memory between checkpoints, beyond which they are read. */
+const MAX_CACHED_METRICS = 20_000;
+/** Events handed over by the ingestion and not yet tracked, beyond which they are read back. */
+const MAX_HANDED_EVENTS = 200_000;
 
 export interface TrackerOptions {
   database: Pick<Database, 'db' | 'dialect'>;
@@ -55,8 +65,14 @@ export interface TrackerOptions {
 
 /**
  * Follows the stored events in commit order and keeps every active enrollment's metrics and
- * automatic milestones up to date: one transaction per chunk, with the cursor, so a crash
- * neither loses nor repeats a completion.
+ * automatic milestones up to date, one transaction per chunk.
+ *
+ * Completions are written with their chunk. The metrics and the cursor are kept in memory and
+ * written together at a checkpoint: every CHECKPOINT_MS under load, and whenever the tracker
+ * is idle. A crash loses only what followed the last checkpoint: those events are tracked again
+ * from the metrics stored with the cursor, and a milestone they complete again is already
+ * completed, so nothing is counted or completed twice. Events the ingestion hands over right
+ * after their commit are tracked without being read back.
  */
 export function createTracker({
   database: { db, dialect },
@@ -73,6 +89,79 @@ export function createTracker({
   let timer: NodeJS.Timeout | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   const idleWaiters: (() => void)[] = [];
+  const sweepWaiters: { resolve(evaluated: number): void; reject(error: unknown): void }[] = [];
+
+  // Where this tracker has read to, and the cursor as stored when it last wrote or read it.
+  let position: EventCursor | null = null;
+  let stored: EventCursor | null = null;
+  // Metrics as of `position`; `dirty` ones moved since the last checkpoint.
+  const metrics = new Map<string, { workspaceId: string; state: MetricState }>();
+  const dirty = new Set<string>();
+  let checkpointedAt = 0;
+  const handed: CommittedEvents[] = [];
+  let handedCount = 0;
+
+  /** Forgets everything not stored: the next run starts from the stored cursor and metrics. */
+  function forgetAll(): void {
+    position = null;
+    stored = null;
+    metrics.clear();
+    dirty.clear();
+  }
+
+  function forget(enrollmentId: string): void {
+    metrics.delete(enrollmentId);
+    dirty.delete(enrollmentId);
+  }
+
+  /** Locks the cursor; where another process tracked since, starts over from what it stored. */
+  async function claim(trx: Db): Promise<EventCursor> {
+    const cursor = await readCursor(trx, dialect);
+    if (position === null || stored === null || !sameCursor(cursor, stored)) {
+      forgetAll();
+      position = cursor;
+      stored = cursor;
+    }
+    return position;
+  }
+
+  /** Writes the metrics that moved and the cursor, together. */
+  async function checkpoint(trx: Db, now: string): Promise<void> {
+    if (position === null) return;
+    const byWorkspace = new Map<string, Map<string, MetricState>>();
+    for (const id of dirty) {
+      const kept = metrics.get(id);
+      if (kept === undefined) continue;
+      const states = byWorkspace.get(kept.workspaceId) ?? new Map<string, MetricState>();
+      states.set(id, kept.state);
+      byWorkspace.set(kept.workspaceId, states);
+    }
+    for (const [workspaceId, states] of byWorkspace) {
+      await saveMetrics(trx, workspaceId, states, now, { rebuilt: false });
+    }
+    await writeCursor(trx, position, now);
+    stored = position;
+    dirty.clear();
+    checkpointedAt = performance.now();
+    if (metrics.size > MAX_CACHED_METRICS) metrics.clear();
+  }
+
+  /** The events handed over right after `from`, when every event after it is among them. */
+  function takeHanded(from: EventCursor): TrackedEvent[] | null {
+    while (handed.length > 0 && (handed[0]?.events.at(-1)?.seq ?? 0) <= from.seq) {
+      handedCount -= handed.shift()?.events.length ?? 0;
+    }
+    if (handed[0]?.after !== from.seq) return null;
+    const events: TrackedEvent[] = [];
+    let at = from.seq;
+    while (handed[0] !== undefined && handed[0].after === at && events.length < chunkSize) {
+      const group = handed.shift() as CommittedEvents;
+      handedCount -= group.events.length;
+      events.push(...group.events);
+      at = group.events.at(-1)?.seq ?? at;
+    }
+    return events;
+  }
 
   async function trackedProgram(trx: Db, versionId: string): Promise<TrackedProgram> {
     const known = programs.get(versionId);
@@ -89,7 +178,7 @@ export function createTracker({
   }
 
   /** Group calls' traits merged over the account's, each call's activity carrying the result. */
-  function accountActivities(account: Account, events: StoredEvent[]) {
+  function accountActivities(account: Account, events: TrackedEvent[]) {
     let traits = account.traits as Record<string, MetricValue>;
     const activities: TrackedActivity[] = [];
     for (const event of events) {
@@ -141,19 +230,19 @@ export function createTracker({
     return { state: input.state, changed: result.metricsChanged };
   }
 
-  /** Reads one chunk of events; returns how many it read. */
+  /** Tracks one chunk of events; returns how many it read. */
   async function trackChunk(): Promise<number> {
     return db.transaction().execute(async (trx) => {
-      const cursor = await readCursor(trx, dialect);
-      const events = await eventsAfter(trx, dialect, cursor, chunkSize);
+      const from = await claim(trx);
+      const events = takeHanded(from) ?? (await eventsAfter(trx, dialect, from, chunkSize));
       const last = events.at(-1);
       if (last === undefined) return 0;
       const now = clock();
 
-      const byWorkspace = new Map<string, Map<string, StoredEvent[]>>();
+      const byWorkspace = new Map<string, Map<string, TrackedEvent[]>>();
       for (const event of events) {
         if (event.account_key === null || !TRACKED_TYPES.has(event.type)) continue;
-        const accounts = byWorkspace.get(event.workspace_id) ?? new Map<string, StoredEvent[]>();
+        const accounts = byWorkspace.get(event.workspace_id) ?? new Map<string, TrackedEvent[]>();
         const list = accounts.get(event.account_key) ?? [];
         list.push(event);
         accounts.set(event.account_key, list);
@@ -176,17 +265,17 @@ export function createTracker({
           workspaceId,
           [...accounts.values()].map((a) => a.id),
         );
-        const stored = await metricsOf(
+        const kept = await metricsOf(
           trx,
           workspaceId,
           enrollments.map((e) => e.id),
+          (id) => metrics.get(id)?.state,
         );
         const progress = await listProgressOfEnrollments(
           trx,
           workspaceId,
           enrollments.map((e) => e.id),
         );
-        const states = new Map<string, MetricState>();
         const rebuild: string[] = [];
         for (const account of accounts.values()) {
           const events = (eventsByAccount.get(account.externalId) ?? []).sort(
@@ -197,30 +286,38 @@ export function createTracker({
             await updateAccountTraits(trx, workspaceId, account.id, traits, now);
           }
           for (const enrollment of enrollments.filter((e) => e.accountId === account.id)) {
-            const metrics = stored.get(enrollment.id);
-            if (metrics === undefined) rebuild.push(enrollment.id);
-            if (metrics === undefined || metrics.rebuildRequested) continue;
+            const stored = kept.get(enrollment.id);
+            if (stored === undefined) rebuild.push(enrollment.id);
+            if (stored === undefined || stored.rebuildRequested) {
+              forget(enrollment.id);
+              continue;
+            }
             const { state, changed } = await advance(
               trx,
               workspaceId,
               enrollment,
               {
-                state: metrics.state,
+                state: stored.state,
                 traits: account.traits as Record<string, MetricValue>,
                 activities,
                 progress: progress.get(enrollment.id) ?? [],
               },
               now,
             );
-            // Written back only when a metric moved: most events only repeat a user's hour.
-            if (state === null) rebuild.push(enrollment.id);
-            else if (changed) states.set(enrollment.id, state);
+            if (state === null) {
+              forget(enrollment.id);
+              rebuild.push(enrollment.id);
+              continue;
+            }
+            metrics.set(enrollment.id, { workspaceId, state });
+            // Most events only repeat a user's hour: such a state need not be written.
+            if (changed) dirty.add(enrollment.id);
           }
         }
-        await saveMetrics(trx, workspaceId, states, now);
         await requestRebuild(trx, workspaceId, rebuild, now);
       }
-      await writeCursor(trx, { txid: last.txid, seq: last.seq }, now);
+      position = { txid: last.txid, seq: last.seq };
+      if (performance.now() - checkpointedAt >= CHECKPOINT_MS) await checkpoint(trx, now);
       return events.length;
     });
   }
@@ -229,10 +326,11 @@ export function createTracker({
   async function rebuildSome(limit = 20): Promise<number> {
     return db.transaction().execute(async (trx) => {
       // The cursor first, as trackChunk takes it: the same lock order on every server.
-      const cursor = await readCursor(trx, dialect);
+      const upTo = await claim(trx);
       const claimed = await claimRebuilds(trx, dialect, limit);
       if (claimed.length === 0) return 0;
       const now = clock();
+      const rebuilt = new Map<string, Map<string, MetricState>>();
       for (const { enrollmentId, workspaceId } of claimed) {
         const enrollment = await findTrackedEnrollment(trx, workspaceId, enrollmentId);
         const account =
@@ -247,7 +345,7 @@ export function createTracker({
         if (enrollment?.status === 'active' && account) {
           const traits = fromDbJson<Record<string, MetricValue>>(account.traits);
           const events = (
-            await accountEventsUpTo(trx, dialect, workspaceId, account.external_id, cursor)
+            await accountEventsUpTo(trx, dialect, workspaceId, account.external_id, upTo)
           ).filter((event) => TRACKED_TYPES.has(event.type) && event.type !== 'group');
           const replay = await advance(
             trx,
@@ -267,7 +365,17 @@ export function createTracker({
             now,
           );
         }
-        await saveMetrics(trx, workspaceId, new Map([[enrollmentId, state]]), now);
+        forget(enrollmentId);
+        const states = rebuilt.get(workspaceId) ?? new Map<string, MetricState>();
+        states.set(enrollmentId, state);
+        rebuilt.set(workspaceId, states);
+      }
+      // Rebuilt as of `upTo`: written with the cursor at it, as every kept state is.
+      await checkpoint(trx, now);
+      for (const [workspaceId, states] of rebuilt) {
+        await saveMetrics(trx, workspaceId, states, now, { rebuilt: true });
+        for (const [enrollmentId, state] of states)
+          metrics.set(enrollmentId, { workspaceId, state });
       }
       return claimed.length;
     });
@@ -279,9 +387,9 @@ export function createTracker({
    * of): no event announces that. Runs hourly, so such a completion is timed at the sweep, up
    * to an hour after the moment it became true. Returns the enrollments evaluated.
    */
-  async function sweep(): Promise<number> {
+  async function sweepNow(): Promise<number> {
     return db.transaction().execute(async (trx) => {
-      await readCursor(trx, dialect); // the lock order of every tracking transaction
+      await claim(trx);
       const now = clock();
       const rows = await trx
         .selectFrom('enrollment_metrics')
@@ -313,7 +421,7 @@ export function createTracker({
             startedAt: row.started_at,
           },
           {
-            state: fromDbJson<MetricState>(row.state),
+            state: metrics.get(row.id)?.state ?? fromDbJson<MetricState>(row.state),
             traits: fromDbJson<Record<string, MetricValue>>(row.traits),
             activities: [],
             evaluateAt: Date.parse(now),
@@ -326,6 +434,17 @@ export function createTracker({
     });
   }
 
+  /** Writes the metrics and the cursor when they are ahead of what is stored. */
+  async function checkpointIfBehind(): Promise<void> {
+    if (position === null || stored === null || (dirty.size === 0 && sameCursor(position, stored)))
+      return;
+    await db.transaction().execute(async (trx) => {
+      const before = position;
+      const at = await claim(trx);
+      if (at === before) await checkpoint(trx, clock());
+    });
+  }
+
   async function runUntilIdle(): Promise<void> {
     do {
       again = false;
@@ -333,12 +452,24 @@ export function createTracker({
       try {
         // Rebuilds take turns with new events, so a steady stream never starves them.
         while (!stopped) {
+          if (sweepWaiters.length > 0) {
+            const waiters = sweepWaiters.splice(0);
+            try {
+              const evaluated = await sweepNow();
+              for (const waiter of waiters) waiter.resolve(evaluated);
+            } catch (error) {
+              for (const waiter of waiters) waiter.reject(error);
+              throw error;
+            }
+          }
           const tracked = await trackChunk();
           const rebuilt = await rebuildSome();
           if (tracked === 0 && rebuilt === 0) break;
         }
+        if (!stopped) await checkpointIfBehind();
       } catch (error) {
         failed = true;
+        forgetAll();
         log.error({ err: error }, 'tracking failed; retrying on the next event or poll');
       }
     } while (again && !stopped);
@@ -356,14 +487,34 @@ export function createTracker({
     });
   }
 
+  /** Runs the sweep in turn with the tracking, which owns the metrics in memory. */
+  function sweep(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      sweepWaiters.push({ resolve, reject });
+      nudge();
+    });
+  }
+
   return {
     /** New events were stored: track them soon. */
     nudge,
+    /** Events the ingestion just committed: tracked soon, without reading them back. */
+    handOver(committed: CommittedEvents): void {
+      if (committed.after !== null && !stopped) {
+        if (handedCount + committed.events.length > MAX_HANDED_EVENTS) {
+          handed.length = 0;
+          handedCount = 0;
+        }
+        handed.push(committed);
+        handedCount += committed.events.length;
+      }
+      nudge();
+    },
     start(): void {
       stopped = false;
       timer ??= setInterval(nudge, pollMs).unref();
       sweepTimer ??= setInterval(() => {
-        sweep().catch((error) => log.error({ err: error }, 'time-based evaluation failed'));
+        sweep().catch(() => {}); // logged by the run that failed
       }, SWEEP_MS).unref();
       nudge();
     },
@@ -393,9 +544,22 @@ export function createTracker({
       timer = null;
       sweepTimer = null;
       await running;
+      try {
+        await checkpointIfBehind();
+      } catch (error) {
+        log.error(
+          { err: error },
+          'the last checkpoint failed; what followed the one before is tracked again',
+        );
+      }
       for (const resolve of idleWaiters.splice(0)) resolve();
+      for (const waiter of sweepWaiters.splice(0)) waiter.resolve(0);
     },
   };
+}
+
+function sameCursor(a: EventCursor, b: EventCursor): boolean {
+  return a.seq === b.seq && BigInt(a.txid) === BigInt(b.txid);
 }
 
 /** Whether the cursor is at or past an event, in commit order. */

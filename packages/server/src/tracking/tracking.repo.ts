@@ -77,35 +77,57 @@ export interface StoredMetrics {
   rebuildRequested: boolean;
 }
 
+/**
+ * Enrollments' kept metrics and whether a rebuild was requested; `known` gives states already
+ * at hand, which are then not read (a state is the larger part of a row).
+ */
 export async function metricsOf(
   db: Db,
   workspaceId: string,
   enrollmentIds: readonly string[],
+  known: (enrollmentId: string) => MetricState | undefined = () => undefined,
 ): Promise<Map<string, StoredMetrics>> {
   if (enrollmentIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('enrollment_metrics')
-    .select(['enrollment_id', 'state', 'rebuild_requested_at'])
+    .select(['enrollment_id', 'rebuild_requested_at'])
     .where('workspace_id', '=', workspaceId)
     .where('enrollment_id', 'in', enrollmentIds)
     .execute();
+  const unknown = rows
+    .filter((row) => row.rebuild_requested_at === null && known(row.enrollment_id) === undefined)
+    .map((row) => row.enrollment_id);
+  const states = new Map<string, MetricState>();
+  if (unknown.length > 0) {
+    const stored = await db
+      .selectFrom('enrollment_metrics')
+      .select(['enrollment_id', 'state'])
+      .where('workspace_id', '=', workspaceId)
+      .where('enrollment_id', 'in', unknown)
+      .execute();
+    for (const row of stored) states.set(row.enrollment_id, fromDbJson<MetricState>(row.state));
+  }
   return new Map(
     rows.map((row) => [
       row.enrollment_id,
       {
-        state: fromDbJson<MetricState>(row.state),
+        state: known(row.enrollment_id) ?? states.get(row.enrollment_id) ?? emptyMetricState(),
         rebuildRequested: row.rebuild_requested_at !== null,
       },
     ]),
   );
 }
 
-/** Stores enrollments' metrics; a stored state is current, so any rebuild request is done. */
+/**
+ * Stores enrollments' metrics. A rebuild request stays, unless `rebuilt` says these states
+ * were just computed again from the events: a request made meanwhile is not lost.
+ */
 export async function saveMetrics(
   db: Db,
   workspaceId: string,
   states: ReadonlyMap<string, MetricState>,
   now: string,
+  { rebuilt }: { rebuilt: boolean },
 ): Promise<void> {
   const rows = [...states].map(([enrollmentId, state]) => ({
     enrollment_id: enrollmentId,
@@ -115,17 +137,23 @@ export async function saveMetrics(
     updated_at: now,
   }));
   // 5 columns: 1,000 rows stay well under both engines' bound-parameter limits.
-  for (let i = 0; i < rows.length; i += 1000) await upsertMetrics(db, rows.slice(i, i + 1000));
+  for (let i = 0; i < rows.length; i += 1000) {
+    await upsertMetrics(db, rows.slice(i, i + 1000), rebuilt);
+  }
 }
 
-async function upsertMetrics(db: Db, rows: Insertable<EnrollmentMetricsTable>[]): Promise<void> {
+async function upsertMetrics(
+  db: Db,
+  rows: Insertable<EnrollmentMetricsTable>[],
+  rebuilt: boolean,
+): Promise<void> {
   await db
     .insertInto('enrollment_metrics')
     .values(rows)
     .onConflict((oc) =>
       oc.column('enrollment_id').doUpdateSet((eb) => ({
         state: eb.ref('excluded.state'),
-        rebuild_requested_at: eb.ref('excluded.rebuild_requested_at'),
+        ...(rebuilt && { rebuild_requested_at: eb.ref('excluded.rebuild_requested_at') }),
         updated_at: eb.ref('excluded.updated_at'),
       })),
     )
