@@ -126,7 +126,7 @@ describe.each(testEngines())('workspaces are sealed from each other [%s]', (engi
     a.accountId = account.id;
     a.enrollmentId = await enrollInThreeStep(server, wsA.id, adminA, account.id);
     // A raw event of A's account, for the timeline.
-    await insertEvents(server.database.db, [
+    await insertEvents(server.database.db, server.database.dialect, [
       {
         workspace_id: wsA.id,
         message_id: 'alpha-message-9c1',

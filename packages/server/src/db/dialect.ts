@@ -25,6 +25,12 @@ export interface Dialect {
   readonly capabilities: {
     /** Several processes may claim background work concurrently (`FOR UPDATE SKIP LOCKED`). */
     readonly concurrentWorkers: boolean;
+    /**
+     * Many rows insert faster as one JSON parameter read by `json_to_recordset` (one statement,
+     * one round trip, parsed by the server) than as bound values: measured on PostgreSQL;
+     * SQLite binds values in process faster than it reads JSON.
+     */
+    readonly jsonRecordsetInsert: boolean;
   };
   /** Adds an auto-incrementing integer primary key column (named `id` unless told). */
   serialPrimaryKey<T extends string, C extends string, N extends string = 'id'>(
@@ -62,7 +68,7 @@ export interface Dialect {
 export const sqliteDialect: Dialect = {
   engine: 'sqlite',
   types: { instant: 'text', date: 'text', json: 'text', flag: 'integer' },
-  capabilities: { concurrentWorkers: false },
+  capabilities: { concurrentWorkers: false, jsonRecordsetInsert: false },
   serialPrimaryKey: (table, name) =>
     table.addColumn(name ?? 'id', 'integer', (col: ColumnDefinitionBuilder) =>
       col.primaryKey().autoIncrement().notNull(),
@@ -88,7 +94,7 @@ export const sqliteDialect: Dialect = {
 export const postgresDialect: Dialect = {
   engine: 'postgres',
   types: { instant: 'timestamptz', date: 'date', json: 'jsonb', flag: 'boolean' },
-  capabilities: { concurrentWorkers: true },
+  capabilities: { concurrentWorkers: true, jsonRecordsetInsert: true },
   serialPrimaryKey: (table, name) =>
     table.addColumn(name ?? 'id', 'bigint', (col: ColumnDefinitionBuilder) =>
       col.primaryKey().generatedAlwaysAsIdentity(),

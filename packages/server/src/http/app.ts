@@ -132,11 +132,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onClose', async () => retention.stop());
   await app.register(
     ingestRoutes({
-      ingestion: createIngestion({
-        db,
-        sequential: !options.database.dialect.capabilities.concurrentWorkers,
-        onStored: tracker.handOver,
-      }),
+      ingestion: createIngestion({ database: options.database, onStored: tracker.handOver }),
       writeKeys,
       clock,
       rateLimit: options.ingestRateLimit ?? 2000,

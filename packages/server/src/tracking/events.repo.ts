@@ -44,9 +44,17 @@ export const eventKey = (event: Pick<NewEvent, 'workspace_id' | 'message_id'>): 
  */
 export async function insertEvents(
   db: Db,
+  dialect: Dialect,
   events: readonly NewEvent[],
 ): Promise<Map<string, number>> {
   const inserted = new Map<string, number>();
+  if (dialect.capabilities.jsonRecordsetInsert) {
+    const result = await db.executeQuery<Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>>(
+      CompiledQuery.raw(JSON_RECORDSET_INSERT, [JSON.stringify(events)]),
+    );
+    for (const row of result.rows) inserted.set(eventKey(row), Number(row.seq));
+    return inserted;
+  }
   for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
     const rows = events.slice(i, i + ROWS_PER_STATEMENT);
     const result = await db.executeQuery<Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>>(
@@ -61,6 +69,13 @@ export async function insertEvents(
 }
 
 const INSERT_COLUMNS = EVENT_COLUMNS.filter((column) => column !== 'seq');
+
+const JSON_RECORDSET_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
+  select ${INSERT_COLUMNS.join(', ')} from json_to_recordset($1::json) as r(
+    workspace_id text, message_id text, type text, event text, account_key text, user_id text,
+    anonymous_id text, timestamp timestamptz, received_at timestamptz, payload text)
+  on conflict (workspace_id, message_id) do nothing
+  returning workspace_id, message_id, seq`;
 const insertStatements = new Map<string, string>();
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SegmentMessage } from '@waymark/core';
 import type { Insertable } from 'kysely';
-import type { Db } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import type { AccountUsersTable } from '../db/schema.js';
 import type { CommittedEvents, TrackedEvent } from './activities.js';
 import { eventKey, insertEvents, lastSeq, type NewEvent } from './events.repo.js';
@@ -38,15 +38,14 @@ interface PendingCommit {
  * Everything of one request is committed in one transaction before the caller answers 2xx.
  */
 export function createIngestion({
-  db,
-  sequential,
+  database: { db, dialect },
   onStored,
 }: {
-  db: Db;
-  /** Whether this process alone stores events, each commit's after the last (SQLite). */
-  sequential: boolean;
+  database: Pick<Database, 'db' | 'dialect'>;
   onStored: (committed: CommittedEvents) => void;
 }) {
+  // Where one process alone writes events (SQLite), each commit's follow the last one's.
+  const sequential = !dialect.capabilities.concurrentWorkers;
   // user → account, as group calls said; remembered briefly, since a batch names few users.
   const accountOfUser = new Map<string, { account: string | null; until: number }>();
   const userKey = (workspaceId: string, user: string) => `${workspaceId}\u0000${user}`;
@@ -105,6 +104,7 @@ export function createIngestion({
           const after = sequential ? await lastSeq(trx) : null;
           const keys = await insertEvents(
             trx,
+            dialect,
             group.flatMap((pending) => pending.events),
           );
           // One row per user: PostgreSQL refuses an upsert that touches a row twice.

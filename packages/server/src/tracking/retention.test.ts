@@ -65,7 +65,7 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
 
   it('deletes the events received before the cutoff, in bounded statements, and counts them', async () => {
     const { db, dialect } = database;
-    await insertEvents(db, [
+    await insertEvents(db, dialect, [
       event(45),
       event(44),
       event(40),
@@ -94,9 +94,9 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
 
   it('never deletes an event the tracking has not read yet, however old', async () => {
     const { db, dialect } = database;
-    await insertEvents(db, [event(100)]);
+    await insertEvents(db, dialect, [event(100)]);
     await trackAll();
-    await insertEvents(db, [event(90)]);
+    await insertEvents(db, dialect, [event(90)]);
     expect(await deleteExpiredEvents(db, dialect, NOW, 30)).toBe(1);
     expect(await kept()).toEqual(['Received 90 days ago']);
     await trackAll();
@@ -112,7 +112,7 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
   });
 
   it('runs when the server starts, with the retention the server was given', async () => {
-    await insertEvents(database.db, [event(12), event(8)]);
+    await insertEvents(database.db, database.dialect, [event(12), event(8)]);
     await trackAll();
     const logs: string[] = [];
     const logStream = new PassThrough();

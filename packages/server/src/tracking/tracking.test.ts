@@ -17,6 +17,7 @@ import {
   trackedProgram,
   trackingWorkspace,
 } from '../testing/tracking.js';
+import { requestRebuild } from './tracking.repo.js';
 
 /**
  * What the tracking makes of the events, through the HTTP API: `trackedProgram` completes
@@ -333,6 +334,29 @@ describe.each(testEngines())('tracking milestones from events [%s]', (engine) =>
     });
     expect(await completions(gated.workspace.id, enrollmentId, 'sync')).toBe(1);
     expect(await completions(gated.workspace.id, enrollmentId, 'kickoff')).toBe(1);
+  });
+
+  it('keeps a rebuild asked for while newer metrics wait in memory, and counts every event once', async () => {
+    const key = 'rebuild-co';
+    const account = await makeAccount(server.database.db, space.workspace.id, { externalId: key });
+    const enrollmentId = await enroll(account.id, at(300));
+    await send([synced(key, at(50), { user: 'ada' })]);
+    await settled();
+    expect((await metricsOf(enrollmentId)).counts[SYNC_COUNT]).toBe(1);
+
+    // Asked for as the API asks (a manual completion, a new version), between two checkpoints.
+    await send([synced(key, at(40), { user: 'ada' })]);
+    await requestRebuild(server.database.db, space.workspace.id, [enrollmentId], at(0));
+    await send([synced(key, at(30), { user: 'ada' })]);
+    await settled();
+
+    // metricsOf also checks the request was served, not overwritten by a checkpoint.
+    expect((await metricsOf(enrollmentId)).counts[SYNC_COUNT]).toBe(3);
+    expect((await milestones(account.id)).sync).toMatchObject({
+      status: 'completed',
+      completedAt: at(30),
+    });
+    expect(await completions(space.workspace.id, enrollmentId, 'sync')).toBe(1);
   });
 
   it('never completes a milestone twice, whatever the deciding events’ repeats, batches and rebuilds', async () => {
