@@ -1,0 +1,140 @@
+// What the events table's indexes cost SQLite per stored event: the same rows (~360-byte
+// payloads, 2,000 accounts, random message ids as Segment's libraries make them) inserted through
+// one cached prepared statement, in transactions of a group commit's size, against the bare table
+// as the baseline measured in the same run. It tells which layout can reach a throughput target
+// before the server is changed (docs/decisions/0009-event-store-throughput.md).
+//
+//   npm run bench:sqlite-events                      # 300,000 rows a layout
+//   BENCH_ROWS=1000000 npm run bench:sqlite-events
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 300_000);
+const TRANSACTION_SIZES = [1_600, 6_400]; // 16 and 64 connections' batches of 100 events
+const ACCOUNTS = 2_000;
+
+const serverRequire = createRequire(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../packages/server/package.json'),
+);
+const Database = serverRequire(
+  Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3',
+);
+
+const TABLE = `create table events (
+  seq integer primary key autoincrement, txid integer not null default 0, message_hash integer,
+  workspace_id text not null, message_id text not null, type text not null, event text,
+  account_key text, user_id text, anonymous_id text, timestamp text not null,
+  received_at text not null, payload text not null)`;
+
+const LAYOUTS = [
+  { name: 'no index (baseline)', indexes: [] },
+  {
+    name: 'account index',
+    indexes: ['create index events_account_time on events (workspace_id, account_key, timestamp)'],
+  },
+  {
+    name: 'message index',
+    indexes: ['create unique index events_message on events (workspace_id, message_id)'],
+  },
+  {
+    name: 'both (the server today)',
+    indexes: [
+      'create unique index events_message on events (workspace_id, message_id)',
+      'create index events_account_time on events (workspace_id, account_key, timestamp)',
+    ],
+  },
+  {
+    name: '64-bit message hash + account',
+    hashed: true,
+    indexes: [
+      'create unique index events_message on events (message_hash)',
+      'create index events_account_time on events (workspace_id, account_key, timestamp)',
+    ],
+  },
+];
+
+const workspace = randomUUID();
+const payload = JSON.stringify({
+  type: 'track',
+  event: 'Report Viewed',
+  userId: 'user-0000-00',
+  messageId: randomUUID(),
+  timestamp: new Date().toISOString(),
+  properties: { report: 'weekly-summary', status: 'ok', durationMs: 1234, filters: ['a', 'b'] },
+  context: { library: { name: 'analytics-node', version: '2.1.0' }, groupId: 'acct-0000' },
+}).padEnd(360, ' ');
+const start = Date.now();
+
+function row(i, hashed) {
+  const messageId = randomUUID();
+  const at = new Date(start + i * 10).toISOString();
+  const values = [
+    workspace,
+    messageId,
+    'track',
+    'Report Viewed',
+    `acct-${i % ACCOUNTS}`,
+    `user-${i % (ACCOUNTS * 20)}`,
+    null,
+    at,
+    at,
+    payload,
+  ];
+  if (!hashed) return [null, ...values];
+  const hash = createHash('sha1').update(workspace).update('\0').update(messageId).digest();
+  return [hash.readBigInt64BE(0), ...values];
+}
+
+function measure(layout, transactionSize) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-bench-events-'));
+  const db = new Database(path.join(dir, 'events.db'));
+  // The server's settings, with the checkpoints left to another thread as the server does.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.defaultSafeIntegers(true);
+  db.exec(TABLE);
+  for (const index of layout.indexes) db.exec(index);
+  const insert = db.prepare(
+    `insert into events (message_hash, workspace_id, message_id, type, event, account_key,
+       user_id, anonymous_id, timestamp, received_at, payload)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
+  );
+  const write = db.transaction((rows) => {
+    for (const values of rows) insert.run(values);
+  });
+  let elapsed = 0;
+  for (let i = 0; i < ROWS; i += transactionSize) {
+    const rows = [];
+    for (let j = i; j < Math.min(ROWS, i + transactionSize); j++) rows.push(row(j, layout.hashed));
+    const began = performance.now();
+    write(rows);
+    elapsed += performance.now() - began;
+  }
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { perSecond: (ROWS / elapsed) * 1000, microseconds: (elapsed * 1000) / ROWS };
+}
+
+console.log(
+  `SQLite events insert: ${ROWS.toLocaleString('en')} rows a layout, ${ACCOUNTS.toLocaleString('en')} accounts; node ${process.versions.node}, ${os.cpus().length} cpu(s) (${os.cpus()[0]?.model.trim()})`,
+);
+const header = `${'layout'.padEnd(32)}${TRANSACTION_SIZES.map((size) => `${`${size.toLocaleString('en')} a transaction`.padStart(34)}`).join('')}`;
+console.log(header);
+console.log('-'.repeat(header.length));
+const baseline = {};
+for (const layout of LAYOUTS) {
+  const cells = TRANSACTION_SIZES.map((size) => {
+    const { perSecond, microseconds } = measure(layout, size);
+    baseline[size] ??= perSecond;
+    return `${Math.round(perSecond).toLocaleString('en')} rows/s ${microseconds.toFixed(1)} µs ${((perSecond / baseline[size]) * 100).toFixed(0)}%`.padStart(
+      34,
+    );
+  });
+  console.log(`${layout.name.padEnd(32)}${cells.join('')}`);
+}
+console.log('\n% = rows/s against the bare table in the same run and transaction size');
