@@ -260,6 +260,7 @@ async function seed(db, { accounts, markerAccounts, writeKey }) {
   const { definitionHash } = await import('@waymark/server');
   const { insertProgram, insertProgramVersion } = await dist('programs/programs.repo.js');
   const { newId } = await dist('db/ids.js');
+  const { progressRow } = await dist('enrollments/progress.repo.js');
   const now = new Date().toISOString();
   const startedAt = new Date(Date.now() - 86_400_000).toISOString();
   const workspaceId = newId();
@@ -353,23 +354,7 @@ async function seed(db, { accounts, markerAccounts, writeKey }) {
       updated_at: now,
     });
     for (const p of initialProgress(definition, startedAt, { segment: 'Mid-Market' })) {
-      rows.progress.push({
-        workspace_id: workspaceId,
-        enrollment_id: enrollmentId,
-        milestone_key: p.milestoneKey,
-        status: p.status,
-        opened_at: p.openedAt,
-        completed_at: p.completedAt,
-        completion_source: p.completionSource,
-        evidence: null,
-        verified_by_type: null,
-        verified_by_id: null,
-        waived_at: null,
-        waived_by_type: null,
-        waived_by_id: null,
-        waiver_reason: null,
-        updated_at: now,
-      });
+      rows.progress.push(progressRow(workspaceId, enrollmentId, p, now));
     }
     rows.metrics.push({
       enrollment_id: enrollmentId,

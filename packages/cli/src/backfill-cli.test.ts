@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { emptyMetricState, programDefinitionSchema } from '@waymark/core';
+import { emptyMetricState, initialProgress, programDefinitionSchema } from '@waymark/core';
 import {
   createTestDatabase,
   makeWorkspace,
+  progressRow,
   type TestDatabase,
   testEngines,
 } from '@waymark/server/testing';
@@ -126,26 +127,14 @@ describe.each(testEngines())('waymark backfill [%s]', (engine) => {
         updated_at: startedAt,
       })
       .execute();
-    const progress = (milestone_key: string, open: boolean) => ({
-      workspace_id: workspaceId,
-      enrollment_id: enrollmentId,
-      milestone_key,
-      status: open ? ('open' as const) : ('locked' as const),
-      opened_at: open ? startedAt : null,
-      completed_at: null,
-      completion_source: null,
-      evidence: null,
-      verified_by_type: null,
-      verified_by_id: null,
-      waived_at: null,
-      waived_by_type: null,
-      waived_by_id: null,
-      waiver_reason: null,
-      updated_at: startedAt,
-    });
+    // `sync` open, `review` locked behind it: every program here has those two milestones.
     await db
       .insertInto('milestone_progress')
-      .values([progress('sync', true), progress('review', false)])
+      .values(
+        initialProgress(program('any'), startedAt, { segment: null }).map((p) =>
+          progressRow(workspaceId, enrollmentId, p, startedAt),
+        ),
+      )
       .execute();
     await db
       .insertInto('enrollment_metrics')

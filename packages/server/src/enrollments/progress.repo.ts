@@ -20,7 +20,8 @@ const toProgress = (row: Selectable<MilestoneProgressTable>): MilestoneProgress 
   waiverReason: row.waiver_reason,
 });
 
-const toRow = (
+/** A milestone's progress as its stored row. */
+export const progressRow = (
   workspaceId: string,
   enrollmentId: string,
   p: MilestoneProgress,
@@ -94,7 +95,7 @@ export async function saveProgress(
 ): Promise<void> {
   if (progress.length === 0) return;
   const latest = new Map(progress.map((p) => [p.milestoneKey, p]));
-  const rows = [...latest.values()].map((p) => toRow(workspaceId, enrollmentId, p, at));
+  const rows = [...latest.values()].map((p) => progressRow(workspaceId, enrollmentId, p, at));
   await db
     .insertInto('milestone_progress')
     .values(rows)

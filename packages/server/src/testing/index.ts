@@ -1,3 +1,4 @@
+export { progressRow } from '../enrollments/progress.repo.js';
 export { describeEngines } from './describe-engines.js';
 export {
   assertTestDatabase,
