@@ -3,13 +3,21 @@ import { type Config, sqliteFile } from '../config/config.js';
 import { type Dialect, postgresDialect, sqliteDialect } from './dialect.js';
 import { createPostgresDialect, createPostgresPool, redactConnectionString } from './postgres.js';
 import type { DB } from './schema.js';
-import { openSqliteFile, WaymarkSqliteDialect } from './sqlite.js';
+import { openSqliteFile, SqliteWriteTurns, WaymarkSqliteDialect } from './sqlite.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { startSqliteWriter } from './sqlite-writer.js';
+
+const WAL_AUTOCHECKPOINT_PAGES = 16_000;
 
 export type Db = Kysely<DB>;
 
 export interface Database {
   readonly db: Db;
+  /**
+   * What the event pipeline (ingestion commits and tracking) goes through: on a SQLite file, a
+   * connection in a thread of its own (decision 0010); elsewhere `db` itself.
+   */
+  readonly pipeline: Db;
   readonly dialect: Dialect;
   /** Where the data lives, safe to print (no password). */
   readonly location: string;
@@ -23,6 +31,7 @@ export function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'WAYMARK_DATA
     const db = new Kysely<DB>({ dialect: createPostgresDialect(pool) });
     return {
       db,
+      pipeline: db,
       dialect: postgresDialect,
       location: redactConnectionString(config.DATABASE_URL),
       close: () => db.destroy(),
@@ -30,18 +39,27 @@ export function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'WAYMARK_DATA
   }
   const file = sqliteFile(config);
   const connection = openSqliteFile(file);
-  const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(connection) });
+  const turns = new SqliteWriteTurns();
+  const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(connection, turns) });
   if (file === ':memory:') {
-    return { db, dialect: sqliteDialect, location: file, close: () => db.destroy() };
+    return { db, pipeline: db, dialect: sqliteDialect, location: file, close: () => db.destroy() };
   }
   // The checkpointer keeps the log short; commits checkpoint only if it falls far behind.
-  connection.pragma('wal_autocheckpoint = 16000');
+  connection.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   const checkpointer = startCheckpointer(file);
+  const pipeline = new Kysely<DB>({
+    dialect: new WaymarkSqliteDialect(
+      startSqliteWriter(file, { autocheckpoint: WAL_AUTOCHECKPOINT_PAGES }),
+      turns,
+    ),
+  });
   return {
     db,
+    pipeline,
     dialect: sqliteDialect,
     location: file,
     close: async () => {
+      await pipeline.destroy();
       await checkpointer.stop();
       await db.destroy();
     },
