@@ -3,8 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type { CompiledQuery, QueryResult } from 'kysely';
 import {
   CACHED_STATEMENTS,
-  type ClosableConnection,
   SQLITE_PRAGMAS,
+  type SqliteWriteTurns,
   sqliteDriver,
 } from './sqlite.js';
 
@@ -27,42 +27,54 @@ const prepare = (sql) => {
   if (statements.size > workerData.cachedStatements) statements.delete(statements.keys().next().value);
   return statement;
 };
-parentPort.on('message', ({ id, sql, parameters }) => {
+const run = ({ sql, parameters }) => {
+  const statement = prepare(sql);
+  if (statement.reader) return { rows: statement.all(parameters) };
+  const { changes, lastInsertRowid } = statement.run(parameters);
+  return { rows: [], changes, lastInsertRowid: Number(lastInsertRowid) };
+};
+const transaction = db.transaction((queries) => queries.map(run));
+parentPort.on('message', ({ id, queries }) => {
   if (id === 'close') {
     db.close();
     parentPort.postMessage({ id });
     return;
   }
   try {
-    const statement = prepare(sql);
-    if (statement.reader) {
-      parentPort.postMessage({ id, rows: statement.all(parameters) });
-    } else {
-      const { changes, lastInsertRowid } = statement.run(parameters);
-      parentPort.postMessage({ id, changes, lastInsertRowid: Number(lastInsertRowid) });
-    }
+    parentPort.postMessage({ id, results: transaction.immediate(queries) });
   } catch (error) {
     parentPort.postMessage({ id, error: { name: error.name, message: error.message, code: error.code } });
   }
 });
 `;
 
+interface Result {
+  rows: unknown[];
+  changes?: number;
+  lastInsertRowid?: number;
+}
+
 type Reply =
-  | { id: number; rows: unknown[] }
-  | { id: number; changes: number; lastInsertRowid: number }
+  | { id: number; results: Result[] }
   | { id: number; error: { name: string; message: string; code?: string } }
   | { id: 'close' };
 
+export interface SqliteWriter {
+  /** Runs the statements in order in one transaction, in the writer's thread. */
+  transaction(queries: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]>;
+  close(): Promise<void>;
+}
+
 /**
- * A connection to the SQLite file that runs its statements in a thread of its own, so that
- * what goes through it (the events' inserts and the tracking, decision 0010) takes the second
- * core instead of stalling the HTTP thread. The thread starts with the first statement, and
- * keeps the process alive only while a statement is running.
+ * A connection to the SQLite file in a thread of its own, which runs a whole transaction from
+ * one message, so that the events' inserts take the second core instead of stalling the HTTP
+ * thread (decision 0010). It takes its turns at writing with the file's other connections.
+ * The thread starts with the first transaction and keeps the process alive only while one runs.
  */
 export function startSqliteWriter(
   file: string,
-  options: { autocheckpoint: number },
-): ClosableConnection {
+  options: { autocheckpoint: number; turns: SqliteWriteTurns },
+): SqliteWriter {
   let worker: Worker | null = null;
   let nextId = 0;
   const pending = new Map<number, { resolve(reply: Reply): void; reject(error: Error): void }>();
@@ -99,38 +111,40 @@ export function startSqliteWriter(
     closed?.();
   }
 
-  function run(sql: string, parameters: readonly unknown[]): Promise<Reply> {
+  async function send(queries: readonly CompiledQuery[]): Promise<Reply> {
     worker ??= start();
     const id = nextId++;
     worker.ref();
-    worker.postMessage({ id, sql, parameters });
+    worker.postMessage({
+      id,
+      queries: queries.map(({ sql, parameters }) => ({ sql, parameters })),
+    });
     return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
   }
 
   return {
-    async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-      const reply = await run(query.sql, query.parameters);
+    async transaction(queries) {
+      const endTurn = await options.turns.take();
+      let reply: Reply;
+      try {
+        reply = await send(queries);
+      } finally {
+        endTurn();
+      }
       if ('error' in reply) {
         throw Object.assign(new Error(reply.error.message), {
           name: reply.error.name,
           code: reply.error.code,
         });
       }
-      if ('rows' in reply) return { rows: reply.rows as R[] };
-      if ('changes' in reply) {
-        return {
-          numAffectedRows: BigInt(reply.changes),
-          insertId: BigInt(reply.lastInsertRowid),
-          rows: [],
-        };
-      }
-      throw new Error('unexpected reply from the SQLite writer thread');
+      if (!('results' in reply)) throw new Error('unexpected reply from the SQLite writer');
+      return reply.results.map(({ rows, changes, lastInsertRowid }) => ({
+        rows,
+        ...(changes !== undefined && { numAffectedRows: BigInt(changes) }),
+        ...(lastInsertRowid !== undefined && { insertId: BigInt(lastInsertRowid) }),
+      }));
     },
-    async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
-      const result = await this.executeQuery<R>(query);
-      for (const row of result.rows) yield { rows: [row] };
-    },
-    async close(): Promise<void> {
+    async close() {
       const stopping = worker;
       if (stopping === null) return;
       await new Promise<void>((resolve) => {

@@ -68,13 +68,9 @@ export const CACHED_STATEMENTS = 200;
  * small statement (and far more for a batch insert of hundreds of parameters). This one keeps
  * the most recently used prepared statements by their SQL text.
  */
-class CachedStatementsConnection implements ClosableConnection {
+class CachedStatementsConnection implements DatabaseConnection {
   readonly #statements = new Map<string, SQLite.Statement>();
-  constructor(private readonly database: SQLite.Database) {}
-
-  async close(): Promise<void> {
-    this.database.close();
-  }
+  constructor(readonly database: SQLite.Database) {}
 
   #prepare(sql: string): SQLite.Statement {
     const known = this.#statements.get(sql);
@@ -111,11 +107,6 @@ class CachedStatementsConnection implements ClosableConnection {
       yield { rows: [row as R] };
     }
   }
-}
-
-/** A connection the driver closes when Kysely is destroyed. */
-export interface ClosableConnection extends DatabaseConnection {
-  close(): Promise<void>;
 }
 
 /** Rejects `waiting` after CONNECTION_WAIT_MS, running `abandon` once it settles after all. */
@@ -164,7 +155,7 @@ export class SqliteWriteTurns {
 class TurnTakingConnection implements DatabaseConnection {
   #endTurn: (() => void) | null = null;
   constructor(
-    readonly inner: ClosableConnection,
+    readonly inner: CachedStatementsConnection,
     private readonly turns: SqliteWriteTurns,
   ) {}
 
@@ -200,23 +191,16 @@ class TurnTakingConnection implements DatabaseConnection {
     }
   }
 
-  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
-    return this.inner.streamQuery<R>(query, chunkSize);
+  streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query);
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #connection: TurnTakingConnection;
-  constructor(connection: ClosableConnection, turns: SqliteWriteTurns) {
-    // The connection is made by the dialect; the base class's own opening is never used.
-    super({ database: () => Promise.reject(new Error('opened by the dialect')) });
-    this.#connection = new TurnTakingConnection(connection, turns);
-  }
-
-  override async init(): Promise<void> {}
-
-  override async destroy(): Promise<void> {
-    await this.#connection.inner.close();
+  constructor(database: SQLite.Database, turns: SqliteWriteTurns) {
+    super({ database });
+    this.#connection = new TurnTakingConnection(new CachedStatementsConnection(database), turns);
   }
 
   /** Write transactions take the write lock up front, so they never fail half-way on SQLITE_BUSY. */
@@ -250,23 +234,16 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
-/**
- * Kysely over one SQLite connection: a better-sqlite3 database in this thread, or any other
- * connection to the file (such as the event writer's thread, `startSqliteWriter`).
- */
 export class WaymarkSqliteDialect extends SqliteDialect {
-  readonly #connection: ClosableConnection;
   constructor(
-    connection: SQLite.Database | ClosableConnection,
-    /** Shared by the connections of one file. */
+    private readonly database: SQLite.Database,
+    /** Shared with the file's other connections (the event writer's, `startSqliteWriter`). */
     private readonly turns = new SqliteWriteTurns(),
   ) {
-    super({ database: () => Promise.reject(new Error('opened by the dialect')) });
-    this.#connection =
-      'executeQuery' in connection ? connection : new CachedStatementsConnection(connection);
+    super({ database });
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#connection, this.turns);
+    return new ImmediateSqliteDriver(this.database, this.turns);
   }
   override createAdapter(): SqliteAdapter {
     return new TransactionalDdlSqliteAdapter();

@@ -39,7 +39,7 @@ import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { defaultWebRoot, registerWeb, servePage } from './web.js';
 
 export interface ServerOptions {
-  database: Pick<Database, 'db' | 'pipeline' | 'dialect'>;
+  database: Pick<Database, 'db' | 'runTransaction' | 'dialect'>;
   logLevel?: string;
   /** A stream for the logs (tests read them); standard output by default. */
   logStream?: NodeJS.WritableStream;
@@ -118,9 +118,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(replayRoutes({ database: options.database }));
   await app.register(timelineRoutes({ db }));
 
-  // Ingestion and tracking run their statements through the event pipeline's connection.
-  const pipeline = { db: options.database.pipeline, dialect: options.database.dialect };
-  const tracker = createTracker({ database: pipeline, clock, log: app.log });
+  const tracker = createTracker({ database: options.database, clock, log: app.log });
   app.decorate('tracker', tracker);
   app.addHook('onReady', async () => tracker.start());
   app.addHook('onClose', async () => tracker.stop());
@@ -134,7 +132,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onClose', async () => retention.stop());
   await app.register(
     ingestRoutes({
-      ingestion: createIngestion({ database: pipeline, onStored: tracker.handOver }),
+      ingestion: createIngestion({ database: options.database, onStored: tracker.handOver }),
       writeKeys,
       clock,
       rateLimit: options.ingestRateLimit ?? 2000,
