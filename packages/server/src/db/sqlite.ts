@@ -7,7 +7,6 @@ import {
   type DatabaseConnection,
   type Driver,
   type QueryResult,
-  SelectQueryNode,
   SqliteAdapter,
   SqliteDialect,
   SqliteDriver,
@@ -34,19 +33,14 @@ export function sqliteDriver(nodeVersion: string = process.versions.node): {
 export function openSqliteFile(file: string): SQLite.Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new (sqliteDriver().Database)(file);
-  for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
-  return db;
-}
-
-/** The settings of every connection to Waymark's SQLite file. */
-export const SQLITE_PRAGMAS = [
-  'journal_mode = WAL',
+  db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode keeps every committed transaction across a process crash;
   // only a power loss can take the last commits back.
-  'synchronous = NORMAL',
-  'foreign_keys = ON',
-  'busy_timeout = 5000',
-] as const;
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
 
 /** How long a query waits for SQLite's one connection before it is called stuck. */
 const CONNECTION_WAIT_MS = 15_000;
@@ -61,7 +55,7 @@ export class SqliteConnectionWaitError extends Error {
   }
 }
 
-export const CACHED_STATEMENTS = 200;
+const CACHED_STATEMENTS = 200;
 
 /**
  * Kysely's SQLite connection prepares every query anew; preparing costs as much as running a
@@ -70,7 +64,7 @@ export const CACHED_STATEMENTS = 200;
  */
 class CachedStatementsConnection implements DatabaseConnection {
   readonly #statements = new Map<string, SQLite.Statement>();
-  constructor(readonly database: SQLite.Database) {}
+  constructor(private readonly database: SQLite.Database) {}
 
   #prepare(sql: string): SQLite.Statement {
     const known = this.#statements.get(sql);
@@ -109,111 +103,16 @@ class CachedStatementsConnection implements DatabaseConnection {
   }
 }
 
-/** Rejects `waiting` after CONNECTION_WAIT_MS, running `abandon` once it settles after all. */
-async function withinConnectionWait<T>(waiting: Promise<T>, abandon: (value: T) => void) {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SqliteConnectionWaitError()), CONNECTION_WAIT_MS);
-  });
-  try {
-    return await Promise.race([waiting, timeout]);
-  } catch (error) {
-    void waiting.then(abandon);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Turns at writing among this process's connections to one SQLite file. A connection waits
- * for its turn here, without blocking the thread, instead of in SQLite's busy handler, which
- * would block it; and blocking the thread that runs the transaction holding the lock would
- * wait on itself.
- */
-export class SqliteWriteTurns {
-  #last: Promise<void> = Promise.resolve();
-
-  /** Waits for the turn; resolves with what ends it. */
-  take(): Promise<() => void> {
-    let end!: () => void;
-    const previous = this.#last;
-    this.#last = new Promise((resolve) => {
-      end = resolve;
-    });
-    return withinConnectionWait(
-      previous.then(() => end),
-      (ended) => ended(),
-    );
-  }
-}
-
-/**
- * Takes a write turn for each transaction, and for each statement outside one that is not a
- * select.
- */
-class TurnTakingConnection implements DatabaseConnection {
-  #endTurn: (() => void) | null = null;
-  constructor(
-    readonly inner: CachedStatementsConnection,
-    private readonly turns: SqliteWriteTurns,
-  ) {}
-
-  async begin(): Promise<void> {
-    const endTurn = await this.turns.take();
-    try {
-      await this.inner.executeQuery(CompiledQuery.raw('begin immediate'));
-      this.#endTurn = endTurn;
-    } catch (error) {
-      endTurn();
-      throw error;
-    }
-  }
-
-  async end(statement: 'commit' | 'rollback'): Promise<void> {
-    try {
-      await this.inner.executeQuery(CompiledQuery.raw(statement));
-    } finally {
-      this.#endTurn?.();
-      this.#endTurn = null;
-    }
-  }
-
-  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    if (this.#endTurn !== null || SelectQueryNode.is(query.query)) {
-      return this.inner.executeQuery<R>(query);
-    }
-    const endTurn = await this.turns.take();
-    try {
-      return await this.inner.executeQuery<R>(query);
-    } finally {
-      endTurn();
-    }
-  }
-
-  streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
-    return this.inner.streamQuery<R>(query);
-  }
-}
-
 class ImmediateSqliteDriver extends SqliteDriver {
-  readonly #connection: TurnTakingConnection;
-  constructor(database: SQLite.Database, turns: SqliteWriteTurns) {
+  readonly #connection: CachedStatementsConnection;
+  constructor(database: SQLite.Database) {
     super({ database });
-    this.#connection = new TurnTakingConnection(new CachedStatementsConnection(database), turns);
+    this.#connection = new CachedStatementsConnection(database);
   }
 
   /** Write transactions take the write lock up front, so they never fail half-way on SQLITE_BUSY. */
-  override async beginTransaction(): Promise<void> {
-    await this.#connection.begin();
-  }
-
-  override async commitTransaction(): Promise<void> {
-    await this.#connection.end('commit');
-  }
-
-  override async rollbackTransaction(): Promise<void> {
-    await this.#connection.end('rollback');
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
   /**
@@ -222,8 +121,20 @@ class ImmediateSqliteDriver extends SqliteDriver {
    * rolls the transaction back) instead of a silent hang.
    */
   override async acquireConnection(): Promise<DatabaseConnection> {
-    await withinConnectionWait(super.acquireConnection(), () => this.releaseConnection());
-    return this.#connection;
+    const acquiring = super.acquireConnection();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SqliteConnectionWaitError()), CONNECTION_WAIT_MS);
+    });
+    try {
+      await Promise.race([acquiring, timeout]);
+      return this.#connection;
+    } catch (error) {
+      void acquiring.then(() => this.releaseConnection());
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
@@ -235,15 +146,11 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 }
 
 export class WaymarkSqliteDialect extends SqliteDialect {
-  constructor(
-    private readonly database: SQLite.Database,
-    /** Shared with the file's other connections (the event writer's, `startSqliteWriter`). */
-    private readonly turns = new SqliteWriteTurns(),
-  ) {
+  constructor(private readonly database: SQLite.Database) {
     super({ database });
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.database, this.turns);
+    return new ImmediateSqliteDriver(this.database);
   }
   override createAdapter(): SqliteAdapter {
     return new TransactionalDdlSqliteAdapter();

@@ -39,7 +39,7 @@ import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { defaultWebRoot, registerWeb, servePage } from './web.js';
 
 export interface ServerOptions {
-  database: Pick<Database, 'db' | 'runTransaction' | 'dialect'>;
+  database: Pick<Database, 'db' | 'dialect'>;
   logLevel?: string;
   /** A stream for the logs (tests read them); standard output by default. */
   logStream?: NodeJS.WritableStream;

@@ -1,4 +1,4 @@
-import { CompiledQuery, type QueryResult, sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import type { EventsTable } from '../db/schema.js';
@@ -47,40 +47,23 @@ export async function insertEvents(
   dialect: Dialect,
   events: readonly NewEvent[],
 ): Promise<Map<string, number>> {
-  const results: QueryResult<unknown>[] = [];
-  for (const query of eventInserts(db, dialect, events)) results.push(await db.executeQuery(query));
-  return insertedSeqs(results);
-}
-
-/** The statements of `insertEvents`, to run in a transaction; `insertedSeqs` reads their results. */
-export function eventInserts(
-  db: Db,
-  dialect: Dialect,
-  events: readonly NewEvent[],
-): CompiledQuery[] {
+  const inserted = new Map<string, number>();
   if (dialect.capabilities.jsonRecordsetInsert) {
-    return [CompiledQuery.raw(JSON_RECORDSET_INSERT, [JSON.stringify(events)])];
+    const result = await db.executeQuery<Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>>(
+      CompiledQuery.raw(JSON_RECORDSET_INSERT, [JSON.stringify(events)]),
+    );
+    for (const row of result.rows) inserted.set(eventKey(row), Number(row.seq));
+    return inserted;
   }
-  const queries: CompiledQuery[] = [];
   for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
     const rows = events.slice(i, i + ROWS_PER_STATEMENT);
-    queries.push(
+    const result = await db.executeQuery<Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>>(
       CompiledQuery.raw(
         insertStatement(db, rows.length),
         rows.flatMap((row) => INSERT_COLUMNS.map((column) => row[column])),
       ),
     );
-  }
-  return queries;
-}
-
-/** The `seq` of each event that `eventInserts`' statements stored, by its key (`eventKey`). */
-export function insertedSeqs(results: readonly QueryResult<unknown>[]): Map<string, number> {
-  const inserted = new Map<string, number>();
-  for (const { rows } of results) {
-    for (const row of rows as Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>[]) {
-      inserted.set(eventKey(row), Number(row.seq));
-    }
+    for (const row of result.rows) inserted.set(eventKey(row), Number(row.seq));
   }
   return inserted;
 }
@@ -115,17 +98,13 @@ function insertStatement(db: Db, rows: number): string {
   return statement;
 }
 
-/** The highest `seq` stored so far; `lastSeqOf` reads it from the result. */
-export function lastSeqQuery(db: Db): CompiledQuery {
-  return db
+/** The highest `seq` stored so far (0 when none). */
+export async function lastSeq(db: Db): Promise<number> {
+  const row = await db
     .selectFrom('events')
     .select((eb) => eb.fn.max('seq').as('seq'))
-    .compile();
-}
-
-/** The highest `seq` `lastSeqQuery` found (0 when none). */
-export function lastSeqOf(result: QueryResult<unknown> | undefined): number {
-  return Number((result?.rows[0] as { seq: number | null } | undefined)?.seq ?? 0);
+    .executeTakeFirst();
+  return Number(row?.seq ?? 0);
 }
 
 /**

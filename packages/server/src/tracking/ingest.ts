@@ -1,17 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { SegmentMessage } from '@waymark/core';
-import type { CompiledQuery, Insertable } from 'kysely';
-import type { Database, Db } from '../db/database.js';
+import type { Insertable } from 'kysely';
+import type { Database } from '../db/database.js';
 import type { AccountUsersTable } from '../db/schema.js';
 import type { CommittedEvents, TrackedEvent } from './activities.js';
-import {
-  eventInserts,
-  eventKey,
-  insertedSeqs,
-  lastSeqOf,
-  lastSeqQuery,
-  type NewEvent,
-} from './events.repo.js';
+import { eventKey, insertEvents, lastSeq, type NewEvent } from './events.repo.js';
 
 /** A call as it arrived (its JSON text, kept as the raw event) and as it was parsed. */
 export interface ReceivedCall {
@@ -45,10 +38,10 @@ interface PendingCommit {
  * Everything of one request is committed in one transaction before the caller answers 2xx.
  */
 export function createIngestion({
-  database: { db, dialect, runTransaction },
+  database: { db, dialect },
   onStored,
 }: {
-  database: Pick<Database, 'db' | 'dialect' | 'runTransaction'>;
+  database: Pick<Database, 'db' | 'dialect'>;
   onStored: (committed: CommittedEvents) => void;
 }) {
   // Where one process alone writes events (SQLite), each commit's follow the last one's.
@@ -107,26 +100,33 @@ export function createIngestion({
     while (waiting.length > 0) {
       const group = waiting.splice(0, MAX_REQUESTS_PER_COMMIT);
       try {
-        // One row per user: PostgreSQL refuses an upsert that touches a row twice.
-        const users = new Map(
-          group
-            .flatMap((pending) => pending.users)
-            .map((row) => [`${row.workspace_id}\u0000${row.user_key}`, row]),
-        );
-        const inserts = eventInserts(
-          db,
-          dialect,
-          group.flatMap((pending) => pending.events),
-        );
-        const results = await runTransaction([
-          ...(sequential ? [lastSeqQuery(db)] : []),
-          ...inserts,
-          ...(users.size > 0 ? [upsertAccountUsers(db, [...users.values()])] : []),
-        ]);
-        const after = sequential ? lastSeqOf(results[0]) : null;
-        const inserted = insertedSeqs(
-          results.slice(sequential ? 1 : 0, (sequential ? 1 : 0) + inserts.length),
-        );
+        const { after, inserted } = await db.transaction().execute(async (trx) => {
+          const after = sequential ? await lastSeq(trx) : null;
+          const keys = await insertEvents(
+            trx,
+            dialect,
+            group.flatMap((pending) => pending.events),
+          );
+          // One row per user: PostgreSQL refuses an upsert that touches a row twice.
+          const users = new Map(
+            group
+              .flatMap((pending) => pending.users)
+              .map((row) => [`${row.workspace_id}\u0000${row.user_key}`, row]),
+          );
+          if (users.size > 0) {
+            await trx
+              .insertInto('account_users')
+              .values([...users.values()])
+              .onConflict((oc) =>
+                oc.columns(['workspace_id', 'user_key']).doUpdateSet((eb) => ({
+                  account_key: eb.ref('excluded.account_key'),
+                  updated_at: eb.ref('excluded.updated_at'),
+                })),
+              )
+              .execute();
+          }
+          return { after, inserted: keys };
+        });
         // Each new event counts for the first request that carried it.
         const committed: TrackedEvent[] = [];
         for (const pending of group) {
@@ -205,17 +205,3 @@ export function createIngestion({
 }
 
 export type Ingestion = ReturnType<typeof createIngestion>;
-
-/** Who each user belongs to, as their latest group call said. */
-function upsertAccountUsers(db: Db, rows: AccountUserRow[]): CompiledQuery {
-  return db
-    .insertInto('account_users')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.columns(['workspace_id', 'user_key']).doUpdateSet((eb) => ({
-        account_key: eb.ref('excluded.account_key'),
-        updated_at: eb.ref('excluded.updated_at'),
-      })),
-    )
-    .compile();
-}
