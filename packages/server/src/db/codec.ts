@@ -30,8 +30,14 @@ export function toCount(value: string | number | bigint | null | undefined): num
   return n;
 }
 
+// How PostgreSQL renders a timestamptz in a UTC session (Waymark's pool sets TimeZone=UTC).
+const UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
+
 /** PostgreSQL renders timestamptz as `2026-03-08 07:00:00.123+00`; return ISO-8601 UTC. */
 export function pgTimestampToIso(text: string): string {
+  // Every event read back carries two instants: in UTC, rewriting the text needs no Date.
+  const utc = UTC_TIMESTAMP.exec(text);
+  if (utc) return `${utc[1]}T${utc[2]}.${(utc[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
   const match = /^(\d{4,}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d(?::?\d\d)?)?$/.exec(
     text,
   );

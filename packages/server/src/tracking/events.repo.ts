@@ -34,25 +34,31 @@ const EVENT_COLUMNS = [
 // 11 columns: 90 rows stay well under SQLite's 32,766 bound parameters per statement.
 const ROWS_PER_STATEMENT = 90;
 
-/** How an event is told apart: its message id within its workspace. */
-export const eventKey = (event: Pick<NewEvent, 'workspace_id' | 'message_id'>): string =>
-  `${event.workspace_id}\u0000${event.message_id}`;
+/** The `seq` of each event an insert stored, by workspace, then by message id. */
+export type InsertedSeqs = Map<string, Map<string, number>>;
 
 /**
  * Stores events, skipping those whose message id the workspace already has (a retried
- * batch), and returns the `seq` of each that was new, by its key (`eventKey`).
+ * batch), and returns the `seq` of each that was new.
  */
 export async function insertEvents(
   db: Db,
   dialect: Dialect,
   events: readonly NewEvent[],
-): Promise<Map<string, number>> {
-  const inserted = new Map<string, number>();
+): Promise<InsertedSeqs> {
+  const inserted: InsertedSeqs = new Map();
+  const keep = (rows: readonly Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>[]) => {
+    for (const row of rows) {
+      let seqs = inserted.get(row.workspace_id);
+      if (seqs === undefined) inserted.set(row.workspace_id, (seqs = new Map()));
+      seqs.set(row.message_id, Number(row.seq));
+    }
+  };
   if (dialect.capabilities.jsonRecordsetInsert) {
     const result = await db.executeQuery<Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>>(
       CompiledQuery.raw(JSON_RECORDSET_INSERT, [JSON.stringify(events)]),
     );
-    for (const row of result.rows) inserted.set(eventKey(row), Number(row.seq));
+    keep(result.rows);
     return inserted;
   }
   for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
@@ -63,7 +69,7 @@ export async function insertEvents(
         rows.flatMap((row) => INSERT_COLUMNS.map((column) => row[column])),
       ),
     );
-    for (const row of result.rows) inserted.set(eventKey(row), Number(row.seq));
+    keep(result.rows);
   }
   return inserted;
 }

@@ -4,7 +4,7 @@ import type { Insertable } from 'kysely';
 import type { Database } from '../db/database.js';
 import type { AccountUsersTable } from '../db/schema.js';
 import type { CommittedEvents, TrackedEvent } from './activities.js';
-import { eventKey, insertEvents, lastSeq, type NewEvent } from './events.repo.js';
+import { insertEvents, lastSeq, type NewEvent } from './events.repo.js';
 
 /** A call as it arrived (its JSON text, kept as the raw event) and as it was parsed. */
 export interface ReceivedCall {
@@ -132,12 +132,12 @@ export function createIngestion({
         for (const pending of group) {
           let stored = 0;
           pending.events.forEach((event, i) => {
-            const key = eventKey(event);
-            const seq = inserted.get(key);
-            if (seq === undefined) return;
-            inserted.delete(key);
+            const seqs = inserted.get(event.workspace_id);
+            const seq = seqs?.get(event.message_id);
+            if (seqs === undefined || seq === undefined) return;
+            seqs.delete(event.message_id);
             stored += 1;
-            committed.push({ ...event, seq, txid: '0', properties: pending.properties[i] ?? {} });
+            committed.push(trackedEvent(event, seq, pending.properties[i] ?? {}));
           });
           pending.resolve(stored);
         }
@@ -205,3 +205,29 @@ export function createIngestion({
 }
 
 export type Ingestion = ReturnType<typeof createIngestion>;
+
+/**
+ * A stored event as the tracking takes it, written out field by field: a spread of the event
+ * measured three times slower, and ingestion makes one per event.
+ */
+function trackedEvent(
+  event: NewEvent,
+  seq: number,
+  properties: Record<string, unknown>,
+): TrackedEvent {
+  return {
+    seq,
+    txid: '0',
+    workspace_id: event.workspace_id,
+    message_id: event.message_id,
+    type: event.type,
+    event: event.event,
+    account_key: event.account_key,
+    user_id: event.user_id,
+    anonymous_id: event.anonymous_id,
+    timestamp: event.timestamp,
+    received_at: event.received_at,
+    payload: event.payload,
+    properties,
+  };
+}
