@@ -50,7 +50,10 @@ export async function insertEvents(
   const keep = (rows: readonly Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>[]) => {
     for (const row of rows) {
       let seqs = inserted.get(row.workspace_id);
-      if (seqs === undefined) inserted.set(row.workspace_id, (seqs = new Map()));
+      if (seqs === undefined) {
+        seqs = new Map();
+        inserted.set(row.workspace_id, seqs);
+      }
       seqs.set(row.message_id, Number(row.seq));
     }
   };
