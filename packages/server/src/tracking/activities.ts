@@ -7,9 +7,9 @@ export interface TrackedEvent extends StoredEvent {
 }
 
 /**
- * What one commit of the ingestion stored, in `seq` order, for the tracking to take without
- * reading it back: exactly the events after `after`, when `after` is known (SQLite, where one
- * process writes events in `seq` order).
+ * What one commit of the ingestion stored, in commit order, for the tracking to take without
+ * reading it back: exactly the events after `after` where that is known (SQLite, where one
+ * process writes events in `seq` order); elsewhere (`null`) the tracking checks it.
  */
 export interface CommittedEvents {
   after: number | null;

@@ -34,8 +34,14 @@ const EVENT_COLUMNS = [
 // 11 columns: 90 rows stay well under SQLite's 32,766 bound parameters per statement.
 const ROWS_PER_STATEMENT = 90;
 
-/** The `seq` of each event an insert stored, by workspace, then by message id. */
-export type InsertedSeqs = Map<string, Map<string, number>>;
+/** What an insert stored: each new event's `seq` by workspace, then by message id. */
+export interface InsertedEvents {
+  seqs: Map<string, Map<string, number>>;
+  /** The writing transaction, which every event of one insert shares. */
+  txid: string;
+}
+
+type InsertedRow = Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq' | 'txid'>;
 
 /**
  * Stores events, skipping those whose message id the workspace already has (a retried
@@ -45,20 +51,21 @@ export async function insertEvents(
   db: Db,
   dialect: Dialect,
   events: readonly NewEvent[],
-): Promise<InsertedSeqs> {
-  const inserted: InsertedSeqs = new Map();
-  const keep = (rows: readonly Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>[]) => {
+): Promise<InsertedEvents> {
+  const inserted: InsertedEvents = { seqs: new Map(), txid: '0' };
+  const keep = (rows: readonly InsertedRow[]) => {
     for (const row of rows) {
-      let seqs = inserted.get(row.workspace_id);
+      inserted.txid = String(row.txid);
+      let seqs = inserted.seqs.get(row.workspace_id);
       if (seqs === undefined) {
         seqs = new Map();
-        inserted.set(row.workspace_id, seqs);
+        inserted.seqs.set(row.workspace_id, seqs);
       }
       seqs.set(row.message_id, Number(row.seq));
     }
   };
   if (dialect.capabilities.jsonRecordsetInsert) {
-    const result = await db.executeQuery<Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>>(
+    const result = await db.executeQuery<InsertedRow>(
       CompiledQuery.raw(JSON_RECORDSET_INSERT, [JSON.stringify(events)]),
     );
     keep(result.rows);
@@ -66,7 +73,7 @@ export async function insertEvents(
   }
   for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
     const rows = events.slice(i, i + ROWS_PER_STATEMENT);
-    const result = await db.executeQuery<Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq'>>(
+    const result = await db.executeQuery<InsertedRow>(
       CompiledQuery.raw(
         insertStatement(db, rows.length),
         rows.flatMap((row) => INSERT_COLUMNS.map((column) => row[column])),
@@ -84,7 +91,7 @@ const JSON_RECORDSET_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
     workspace_id text, message_id text, type text, event text, account_key text, user_id text,
     anonymous_id text, timestamp timestamptz, received_at timestamptz, payload text)
   on conflict (workspace_id, message_id) do nothing
-  returning workspace_id, message_id, seq`;
+  returning workspace_id, message_id, seq, cast(txid as text) as txid`;
 const insertStatements = new Map<string, string>();
 
 /**
@@ -100,7 +107,7 @@ function insertStatement(db: Db, rows: number): string {
       .insertInto('events')
       .values(Array.from({ length: rows }, () => row))
       .onConflict((oc) => oc.columns(['workspace_id', 'message_id']).doNothing())
-      .returning(['workspace_id', 'message_id', 'seq'])
+      .returning(['workspace_id', 'message_id', 'seq', sql<string>`cast(txid as text)`.as('txid')])
       .compile().sql;
     insertStatements.set(key, statement);
   }
@@ -136,6 +143,22 @@ export async function eventsAfter(
     .limit(limit)
     .execute();
   return rows.map(({ txid_text, ...row }) => ({ ...row, txid: txid_text }));
+}
+
+/** How many events are committed after `from` and up to `to`, in commit order. */
+export async function countCommittedBetween(
+  db: Db,
+  dialect: Dialect,
+  from: EventCursor,
+  to: EventCursor,
+): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll().as('count'))
+    .where(dialect.committedAfter(from))
+    .where(dialect.committedUpTo(to))
+    .executeTakeFirst();
+  return Number(row?.count ?? 0);
 }
 
 /** An account's events the tracking has read (up to the cursor), oldest first. */

@@ -135,12 +135,12 @@ export function createIngestion({
         for (const pending of group) {
           let stored = 0;
           pending.events.forEach((event, i) => {
-            const seqs = inserted.get(event.workspace_id);
+            const seqs = inserted.seqs.get(event.workspace_id);
             const seq = seqs?.get(event.message_id);
             if (seqs === undefined || seq === undefined) return;
             seqs.delete(event.message_id);
             stored += 1;
-            committed.push(trackedEvent(event, seq, pending.properties[i] ?? {}));
+            committed.push(trackedEvent(event, seq, inserted.txid, pending.properties[i] ?? {}));
           });
           pending.resolve(stored);
         }
@@ -216,11 +216,12 @@ export type Ingestion = ReturnType<typeof createIngestion>;
 function trackedEvent(
   event: NewEvent,
   seq: number,
+  txid: string,
   properties: Record<string, unknown>,
 ): TrackedEvent {
   return {
     seq,
-    txid: '0',
+    txid,
     workspace_id: event.workspace_id,
     message_id: event.message_id,
     type: event.type,

@@ -26,6 +26,7 @@ import {
 } from './activities.js';
 import {
   accountEventsUpTo,
+  countCommittedBetween,
   type EventCursor,
   eventsAfter,
   lastStoredEvent,
@@ -146,21 +147,30 @@ export function createTracker({
     if (metrics.size > MAX_CACHED_METRICS) metrics.clear();
   }
 
-  /** The events handed over right after `from`, when every event after it is among them. */
-  function takeHanded(from: EventCursor): TrackedEvent[] | null {
-    while (handed.length > 0 && (handed[0]?.events.at(-1)?.seq ?? 0) <= from.seq) {
+  /**
+   * The events handed over right after `from`, when the next events in commit order are
+   * exactly those. SQLite knows it from the commit (`after`); elsewhere each commit is counted
+   * against what is committed between the two positions, which is far cheaper than reading it.
+   */
+  async function takeHanded(trx: Db, from: EventCursor): Promise<TrackedEvent[] | null> {
+    while (handed[0] !== undefined && passed(from, lastOf(handed[0]))) {
       handedCount -= handed.shift()?.events.length ?? 0;
     }
-    if (handed[0]?.after !== from.seq) return null;
     const events: TrackedEvent[] = [];
-    let at = from.seq;
-    while (handed[0] !== undefined && handed[0].after === at && events.length < chunkSize) {
-      const group = handed.shift() as CommittedEvents;
+    let at = from;
+    for (let group = handed[0]; group !== undefined; group = handed[0]) {
+      if (events.length >= chunkSize) break;
+      const next =
+        group.after === null
+          ? (await countCommittedBetween(trx, dialect, at, lastOf(group))) === group.events.length
+          : group.after === at.seq;
+      if (!next) break;
+      handed.shift();
       handedCount -= group.events.length;
       events.push(...group.events);
-      at = group.events.at(-1)?.seq ?? at;
+      at = lastOf(group);
     }
-    return events;
+    return events.length > 0 ? events : null;
   }
 
   async function trackedProgram(trx: Db, versionId: string): Promise<TrackedProgram> {
@@ -234,7 +244,8 @@ export function createTracker({
   async function trackChunk(): Promise<number> {
     return db.transaction().execute(async (trx) => {
       const from = await claim(trx);
-      const events = takeHanded(from) ?? (await eventsAfter(trx, dialect, from, chunkSize));
+      const events =
+        (await takeHanded(trx, from)) ?? (await eventsAfter(trx, dialect, from, chunkSize));
       const last = events.at(-1);
       if (last === undefined) return 0;
       const now = clock();
@@ -500,7 +511,7 @@ export function createTracker({
     nudge,
     /** Events the ingestion just committed: tracked soon, without reading them back. */
     handOver(committed: CommittedEvents): void {
-      if (committed.after !== null && !stopped) {
+      if (!stopped && committed.events.length > 0) {
         if (handedCount + committed.events.length > MAX_HANDED_EVENTS) {
           handed.length = 0;
           handedCount = 0;
@@ -560,6 +571,12 @@ export function createTracker({
 
 function sameCursor(a: EventCursor, b: EventCursor): boolean {
   return a.seq === b.seq && BigInt(a.txid) === BigInt(b.txid);
+}
+
+/** Where the last event of a commit stands in commit order. */
+function lastOf(committed: CommittedEvents): EventCursor {
+  const last = committed.events.at(-1);
+  return { txid: last?.txid ?? '0', seq: last?.seq ?? 0 };
 }
 
 /** Whether the cursor is at or past an event, in commit order. */

@@ -17,6 +17,7 @@ import {
   trackedProgram,
   trackingWorkspace,
 } from '../testing/tracking.js';
+import { insertEvents } from './events.repo.js';
 import { requestRebuild } from './tracking.repo.js';
 
 /**
@@ -456,6 +457,53 @@ describe.each(testEngines())('tracking milestones from events [%s]', (engine) =>
       expect((await milestones(account.id)).sync).toMatchObject({
         status: 'completed',
         completedAt: at(80),
+      });
+    });
+
+  // SQLite knows from each commit whether it follows the tracking's position; PostgreSQL
+  // counts what is committed in between, and a count that disagrees means reading it back.
+  if (engine === 'postgres')
+    it('tracks an event another writer stored between two commits handed over to the tracking', async () => {
+      const key = 'between-co';
+      const account = await makeAccount(server.database.db, space.workspace.id, {
+        externalId: key,
+      });
+      const enrollmentId = await enroll(account.id, at(200));
+      await settled();
+      // The tracking waits on the cursor this transaction locks until all three are stored.
+      const holder = new pg.Client({ connectionString: server.database.env.DATABASE_URL });
+      await holder.connect();
+      const deciding = synced(key, at(80));
+      try {
+        await holder.query('begin');
+        await holder.query("select seq from tracking_cursor where name = 'events' for update");
+        await send([synced(key, at(100))]);
+        // Stored outside the ingestion, so never handed over.
+        await insertEvents(server.database.db, server.database.dialect, [
+          {
+            workspace_id: space.workspace.id,
+            message_id: `${key}-elsewhere`,
+            type: 'track',
+            event: 'Contact Synced',
+            account_key: key,
+            user_id: 'grace',
+            anonymous_id: null,
+            timestamp: at(90),
+            received_at: T0,
+            payload: JSON.stringify({ properties: { status: 'ok' } }),
+          },
+        ]);
+        await send([deciding]);
+        await holder.query('commit');
+      } finally {
+        await holder.end();
+      }
+      await settled();
+      expect((await metricsOf(enrollmentId)).counts[SYNC_COUNT]).toBe(3);
+      expect((await milestones(account.id)).sync).toMatchObject({
+        status: 'completed',
+        completedAt: at(80),
+        evidence: { event: { messageId: deciding.messageId } },
       });
     });
 
