@@ -88,23 +88,21 @@ export async function metricsOf(
   known: (enrollmentId: string) => MetricState | undefined = () => undefined,
 ): Promise<Map<string, StoredMetrics>> {
   if (enrollmentIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('enrollment_metrics')
+  // The flags of all, then the states of those neither at hand nor to be rebuilt.
+  const metricsRows = (ids: readonly string[]) =>
+    db
+      .selectFrom('enrollment_metrics')
+      .where('workspace_id', '=', workspaceId)
+      .where('enrollment_id', 'in', ids);
+  const rows = await metricsRows(enrollmentIds)
     .select(['enrollment_id', 'rebuild_requested_at'])
-    .where('workspace_id', '=', workspaceId)
-    .where('enrollment_id', 'in', enrollmentIds)
     .execute();
   const unknown = rows
     .filter((row) => row.rebuild_requested_at === null && known(row.enrollment_id) === undefined)
     .map((row) => row.enrollment_id);
   const states = new Map<string, MetricState>();
   if (unknown.length > 0) {
-    const stored = await db
-      .selectFrom('enrollment_metrics')
-      .select(['enrollment_id', 'state'])
-      .where('workspace_id', '=', workspaceId)
-      .where('enrollment_id', 'in', unknown)
-      .execute();
+    const stored = await metricsRows(unknown).select(['enrollment_id', 'state']).execute();
     for (const row of stored) states.set(row.enrollment_id, fromDbJson<MetricState>(row.state));
   }
   return new Map(
