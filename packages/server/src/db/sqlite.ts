@@ -6,6 +6,7 @@ import {
   CompiledQuery,
   type DatabaseConnection,
   type Driver,
+  type Kysely,
   type QueryResult,
   SqliteAdapter,
   SqliteDialect,
@@ -94,6 +95,12 @@ class CachedStatementsConnection implements DatabaseConnection {
     });
   }
 
+  /** Runs one statement once for each row of parameters, as `executeQuery` would each. */
+  runEach(sql: string, rows: readonly unknown[][]): SQLite.RunResult[] {
+    const statement = this.#prepare(sql);
+    return rows.map((parameters) => statement.run(parameters));
+  }
+
   // Streams keep their statement busy while iterated: they get their own.
   async *streamQuery<R>(compiledQuery: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     const statement = this.database.prepare(compiledQuery.sql);
@@ -101,6 +108,27 @@ class CachedStatementsConnection implements DatabaseConnection {
       yield { rows: [row as R] };
     }
   }
+}
+
+/**
+ * Runs a statement once per row of parameters on SQLite's connection (inside `db`'s
+ * transaction, when `db` is one). A single-row insert run for each row measured twice as fast
+ * as one insert of 90 rows, whose `values` SQLite materializes first.
+ */
+export function runEachRow(
+  db: Kysely<unknown>,
+  sql: string,
+  rows: readonly unknown[][],
+): Promise<{ changes: number; lastInsertRowid: number }[]> {
+  return db.getExecutor().provideConnection(async (connection) => {
+    if (!(connection instanceof CachedStatementsConnection)) {
+      throw new Error('runEachRow needs the SQLite connection');
+    }
+    return connection.runEach(sql, rows).map(({ changes, lastInsertRowid }) => ({
+      changes,
+      lastInsertRowid: Number(lastInsertRowid),
+    }));
+  });
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {

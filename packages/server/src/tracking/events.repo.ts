@@ -1,7 +1,8 @@
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import type { EventsTable } from '../db/schema.js';
+import { runEachRow } from '../db/sqlite.js';
 
 export type NewEvent = Omit<EventsTable, 'seq' | 'txid'>;
 
@@ -31,9 +32,6 @@ const EVENT_COLUMNS = [
   'payload',
 ] as const;
 
-// 11 columns: 90 rows stay well under SQLite's 32,766 bound parameters per statement.
-const ROWS_PER_STATEMENT = 90;
-
 /** What an insert stored: each new event's `seq` by workspace, then by message id. */
 export interface InsertedEvents {
   seqs: Map<string, Map<string, number>>;
@@ -53,38 +51,44 @@ export async function insertEvents(
   events: readonly NewEvent[],
 ): Promise<InsertedEvents> {
   const inserted: InsertedEvents = { seqs: new Map(), txid: '0' };
-  const keep = (rows: readonly InsertedRow[]) => {
-    for (const row of rows) {
-      inserted.txid = String(row.txid);
-      let seqs = inserted.seqs.get(row.workspace_id);
-      if (seqs === undefined) {
-        seqs = new Map();
-        inserted.seqs.set(row.workspace_id, seqs);
-      }
-      seqs.set(row.message_id, Number(row.seq));
+  const keep = (workspaceId: string, messageId: string, seq: number) => {
+    let seqs = inserted.seqs.get(workspaceId);
+    if (seqs === undefined) {
+      seqs = new Map();
+      inserted.seqs.set(workspaceId, seqs);
     }
+    seqs.set(messageId, seq);
   };
   if (dialect.capabilities.jsonRecordsetInsert) {
     const result = await db.executeQuery<InsertedRow>(
       CompiledQuery.raw(JSON_RECORDSET_INSERT, [JSON.stringify(events)]),
     );
-    keep(result.rows);
+    for (const row of result.rows) {
+      inserted.txid = String(row.txid);
+      keep(row.workspace_id, row.message_id, Number(row.seq));
+    }
     return inserted;
   }
-  for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
-    const rows = events.slice(i, i + ROWS_PER_STATEMENT);
-    const result = await db.executeQuery<InsertedRow>(
-      CompiledQuery.raw(
-        insertStatement(db, rows.length),
-        rows.flatMap((row) => INSERT_COLUMNS.map((column) => row[column])),
-      ),
-    );
-    keep(result.rows);
-  }
+  // SQLite: a single-row insert run for each event; `txid` is always 0 there (see `Dialect`).
+  const results = await runEachRow(
+    db as Kysely<unknown>,
+    INSERT_ONE,
+    events.map((row) => INSERT_COLUMNS.map((column) => row[column])),
+  );
+  events.forEach((event, i) => {
+    const result = results[i];
+    if (result !== undefined && result.changes > 0) {
+      keep(event.workspace_id, event.message_id, result.lastInsertRowid);
+    }
+  });
   return inserted;
 }
 
 const INSERT_COLUMNS = EVENT_COLUMNS.filter((column) => column !== 'seq');
+
+const INSERT_ONE = `insert into events (${INSERT_COLUMNS.join(', ')})
+  values (${INSERT_COLUMNS.map(() => '?').join(', ')})
+  on conflict (workspace_id, message_id) do nothing`;
 
 const JSON_RECORDSET_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
   select ${INSERT_COLUMNS.join(', ')} from json_to_recordset($1::json) as r(
@@ -92,27 +96,6 @@ const JSON_RECORDSET_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
     anonymous_id text, timestamp timestamptz, received_at timestamptz, payload text)
   on conflict (workspace_id, message_id) do nothing
   returning workspace_id, message_id, seq, cast(txid as text) as txid`;
-const insertStatements = new Map<string, string>();
-
-/**
- * The insert of `rows` events, compiled once per engine and row count: ingestion is the
- * hottest write, and building the same statement for every batch cost more than running it.
- */
-function insertStatement(db: Db, rows: number): string {
-  const key = `${db.getExecutor().adapter.constructor.name}:${rows}`;
-  let statement = insertStatements.get(key);
-  if (statement === undefined) {
-    const row = Object.fromEntries(INSERT_COLUMNS.map((column) => [column, ''])) as NewEvent;
-    statement = db
-      .insertInto('events')
-      .values(Array.from({ length: rows }, () => row))
-      .onConflict((oc) => oc.columns(['workspace_id', 'message_id']).doNothing())
-      .returning(['workspace_id', 'message_id', 'seq', sql<string>`cast(txid as text)`.as('txid')])
-      .compile().sql;
-    insertStatements.set(key, statement);
-  }
-  return statement;
-}
 
 /** The highest `seq` stored so far (0 when none). */
 export async function lastSeq(db: Db): Promise<number> {
