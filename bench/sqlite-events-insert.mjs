@@ -1,5 +1,6 @@
 // What the events table's indexes cost SQLite per stored event: the same rows (~360-byte
-// payloads, 2,000 accounts, random message ids as Segment's libraries make them) inserted through
+// payloads, 2,000 accounts, random message ids as RudderStack's libraries make them; Segment's
+// analytics-node puts the time first, in one layout) inserted through
 // one cached prepared statement, in transactions of a group commit's size, against the bare table
 // as the baseline measured in the same run. It tells which layout can reach a throughput target
 // before the server is changed (docs/decisions/0009-event-store-throughput.md).
@@ -48,6 +49,25 @@ const LAYOUTS = [
     ],
   },
   {
+    // analytics-node's ids, `node-next-<ms>-<uuid>`: new keys land at the end of the index.
+    name: "both, Segment's time-first ids",
+    segmentIds: true,
+    indexes: [
+      'create unique index events_message on events (workspace_id, message_id)',
+      'create index events_account_time on events (workspace_id, account_key, timestamp)',
+    ],
+  },
+  {
+    // What the server ran before decision 0010's single-row inserts: 90 rows a statement,
+    // returning each new row's seq (SQLite builds the values list as a table first).
+    name: 'both, 90 rows a statement',
+    multiRow: 90,
+    indexes: [
+      'create unique index events_message on events (workspace_id, message_id)',
+      'create index events_account_time on events (workspace_id, account_key, timestamp)',
+    ],
+  },
+  {
     name: '64-bit message hash + account',
     hashed: true,
     indexes: [
@@ -89,8 +109,8 @@ const payload = JSON.stringify({
 }).padEnd(360, ' ');
 const start = Date.now();
 
-function row(i, hashed) {
-  const messageId = randomUUID();
+function row(i, { hashed, segmentIds }) {
+  const messageId = segmentIds ? `node-next-${start + i}-${randomUUID()}` : randomUUID();
   const at = new Date(start + i * 10).toISOString();
   const values = [
     workspace,
@@ -109,6 +129,29 @@ function row(i, hashed) {
   return [hash.readBigInt64BE(0), ...values];
 }
 
+/** Inserts `size` rows a statement, returning their seqs, the rest in one shorter statement. */
+function multiRowWrite(db, size) {
+  const statements = new Map();
+  const statement = (rows) => {
+    let prepared = statements.get(rows);
+    if (prepared === undefined) {
+      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      prepared = db.prepare(
+        `insert into events (${COLUMNS}) values ${values.join(', ')}
+          on conflict do nothing returning seq`,
+      );
+      statements.set(rows, prepared);
+    }
+    return prepared;
+  };
+  return db.transaction((rows) => {
+    for (let i = 0; i < rows.length; i += size) {
+      const part = rows.slice(i, i + size);
+      statement(part.length).all(part.flat());
+    }
+  });
+}
+
 function measure(layout, transactionSize) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-bench-events-'));
   const db = new Database(path.join(dir, 'events.db'));
@@ -120,13 +163,15 @@ function measure(layout, transactionSize) {
   db.exec(TABLE);
   for (const index of layout.indexes) db.exec(index);
   const insert = db.prepare(layout.lookedUp ? LOOKED_UP_INSERT : INSERT);
-  const write = db.transaction((rows) => {
-    for (const values of rows) insert.run(values);
-  });
+  const write = layout.multiRow
+    ? multiRowWrite(db, layout.multiRow)
+    : db.transaction((rows) => {
+        for (const values of rows) insert.run(values);
+      });
   let elapsed = 0;
   for (let i = 0; i < ROWS; i += transactionSize) {
     const rows = [];
-    for (let j = i; j < Math.min(ROWS, i + transactionSize); j++) rows.push(row(j, layout.hashed));
+    for (let j = i; j < Math.min(ROWS, i + transactionSize); j++) rows.push(row(j, layout));
     const began = performance.now();
     write(rows);
     elapsed += performance.now() - began;
