@@ -53,8 +53,17 @@ export interface Dialect {
    * primary key); on PostgreSQL `(txid, seq) > …` below the oldest running transaction.
    */
   committedAfter(position: { txid: string; seq: number }): RawBuilder<boolean>;
+  /** Rows after a position in commit order, committed or not. */
+  storedAfter(position: { txid: string; seq: number }): RawBuilder<boolean>;
   /** Rows at or before a position in commit order. */
   committedUpTo(position: { txid: string; seq: number }): RawBuilder<boolean>;
+  /**
+   * A table stored in its primary key's order (SQLite's `without rowid`: one b-tree, not a
+   * table and an index); PostgreSQL has no such table, and its primary key index serves.
+   */
+  keyOrderedTable<T extends string, C extends string>(
+    table: CreateTableBuilder<T, C>,
+  ): CreateTableBuilder<T, C>;
   /** The ORDER BY list of commit order over the `events` table. */
   commitOrder(direction?: 'asc' | 'desc'): RawBuilder<unknown>;
   /** The index that reads in commit order need (none on SQLite, where `seq` is that order). */
@@ -79,7 +88,9 @@ export const sqliteDialect: Dialect = {
     ),
   commitOrderIndex: () => [],
   committedAfter: ({ seq }) => sql<boolean>`seq > ${seq}`,
+  storedAfter: ({ seq }) => sql<boolean>`seq > ${seq}`,
   committedUpTo: ({ seq }) => sql<boolean>`seq <= ${seq}`,
+  keyOrderedTable: (table) => table.modifyEnd(sql`without rowid`),
   commitOrder: (direction = 'asc') => sql.raw(`events.seq ${direction}`),
   appendOnlyGuard: (table) =>
     (['update', 'delete'] as const).map((op) =>
@@ -105,7 +116,9 @@ export const postgresDialect: Dialect = {
     ),
   committedAfter: ({ txid, seq }) =>
     sql<boolean>`(txid, seq) > (cast(${txid} as xid8), ${seq}) and txid < pg_snapshot_xmin(pg_current_snapshot())`,
+  storedAfter: ({ txid, seq }) => sql<boolean>`(txid, seq) > (cast(${txid} as xid8), ${seq})`,
   committedUpTo: ({ txid, seq }) => sql<boolean>`(txid, seq) <= (cast(${txid} as xid8), ${seq})`,
+  keyOrderedTable: (table) => table,
   commitOrder: (direction = 'asc') => sql.raw(`events.txid ${direction}, events.seq ${direction}`),
   commitOrderIndex: (table, seqColumn) => [
     sql.raw(`create index ${table}_commit_order on ${table} (txid, ${seqColumn})`),

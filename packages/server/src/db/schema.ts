@@ -196,6 +196,18 @@ export interface EventsTable {
   payload: JsonText;
 }
 
+/**
+ * Which stored events belong to which account, by time: the index the account timeline and
+ * rebuilds read. Written in bulk by the tracker up to the cursor named `account_events` (see
+ * `indexAccountEvents`), not with each event.
+ */
+export interface AccountEventsTable {
+  workspace_id: string;
+  account_key: string;
+  timestamp: Instant;
+  seq: number;
+}
+
 export interface AccountUsersTable {
   workspace_id: string;
   user_key: string;
@@ -234,6 +246,7 @@ export interface DB {
   api_keys: ApiKeysTable;
   login_failures: LoginFailuresTable;
   events: EventsTable;
+  account_events: AccountEventsTable;
   account_users: AccountUsersTable;
   enrollment_metrics: EnrollmentMetricsTable;
   tracking_cursor: TrackingCursorTable;

@@ -116,7 +116,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(checklistRoutes({ db, serverSecret }));
   await app.register(programsRoutes({ db, clock }));
   await app.register(replayRoutes({ database: options.database }));
-  await app.register(timelineRoutes({ db }));
+  await app.register(timelineRoutes({ db, dialect: options.database.dialect }));
 
   const tracker = createTracker({ database: options.database, clock, log: app.log });
   app.decorate('tracker', tracker);

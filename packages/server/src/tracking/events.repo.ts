@@ -1,7 +1,7 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
-import type { EventsTable } from '../db/schema.js';
+import type { DB, EventsTable } from '../db/schema.js';
 import { runEachRow } from '../db/sqlite.js';
 
 export type NewEvent = Omit<EventsTable, 'seq' | 'txid'>;
@@ -16,6 +16,12 @@ export interface StoredEvent extends NewEvent {
 export interface EventCursor {
   txid: string;
   seq: number;
+}
+
+/** Whether the cursor is at or past an event, in commit order. */
+export function passed(cursor: EventCursor, event: EventCursor): boolean {
+  const [a, b] = [BigInt(cursor.txid), BigInt(event.txid)];
+  return a > b || (a === b && cursor.seq >= event.seq);
 }
 
 const EVENT_COLUMNS = [
@@ -144,25 +150,103 @@ export async function countCommittedBetween(
   return Number(row?.count ?? 0);
 }
 
-/** An account's events the tracking has read (up to the cursor), oldest first. */
+const ACCOUNT_EVENTS = 'account_events';
+
+/** How far the account index (`account_events`) reaches, in commit order. */
+export async function accountIndexCursor(db: Db): Promise<EventCursor> {
+  const row = await db
+    .selectFrom('tracking_cursor')
+    .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
+    .where('name', '=', ACCOUNT_EVENTS)
+    .executeTakeFirstOrThrow();
+  return { txid: String(row.txid), seq: Number(row.seq) };
+}
+
+/**
+ * Brings the account index up to `upTo`, a position the tracking has read (so every event up
+ * to it is committed), in one statement; returns how many events it indexed.
+ *
+ * Indexing each event as it is stored would cost every commit one page per account it touches
+ * (decision 0011); in bulk, each page takes many events at once.
+ */
+export async function indexAccountEvents(
+  db: Db,
+  dialect: Dialect,
+  upTo: EventCursor,
+  now: string,
+): Promise<number> {
+  const from = await accountIndexCursor(db);
+  if (passed(from, upTo)) return 0;
+  const result = await db
+    .insertInto('account_events')
+    .columns(['workspace_id', 'account_key', 'timestamp', 'seq'])
+    .expression((eb) =>
+      eb
+        .selectFrom('events')
+        .select(['workspace_id', sql<string>`account_key`.as('account_key'), 'timestamp', 'seq'])
+        .where(dialect.storedAfter(from))
+        .where(dialect.committedUpTo(upTo))
+        .where('account_key', 'is not', null)
+        // In the index's order, each of its pages is visited once.
+        .orderBy('workspace_id')
+        .orderBy('account_key')
+        .orderBy('timestamp')
+        .orderBy('seq'),
+    )
+    .executeTakeFirst();
+  await db
+    .updateTable('tracking_cursor')
+    .set({ txid: upTo.txid, seq: upTo.seq, updated_at: now })
+    .where('name', '=', ACCOUNT_EVENTS)
+    .execute();
+  return Number(result.numInsertedOrUpdatedRows ?? 0);
+}
+
+/**
+ * The events of some accounts of one workspace that the tracking has read (up to the cursor),
+ * each account's oldest first: those the account index holds, and those stored after it.
+ */
 export async function accountEventsUpTo(
   db: Db,
   dialect: Dialect,
   workspaceId: string,
-  accountKey: string,
+  accountKeys: readonly string[],
   cursor: EventCursor,
-): Promise<StoredEvent[]> {
-  const rows = await db
-    .selectFrom('events')
-    .select(EVENT_COLUMNS)
-    .select(sql<string>`cast(txid as text)`.as('txid'))
-    .where('workspace_id', '=', workspaceId)
-    .where('account_key', '=', accountKey)
-    .where(dialect.committedUpTo(cursor))
-    .orderBy('timestamp')
-    .orderBy('seq')
-    .execute();
-  return rows.map((row) => ({ ...row, txid: String(row.txid) }));
+): Promise<Map<string, StoredEvent[]>> {
+  const byAccount = new Map<string, StoredEvent[]>(accountKeys.map((key) => [key, []]));
+  if (accountKeys.length === 0) return byAccount;
+  const indexed = await accountIndexCursor(db);
+  const events = () =>
+    db
+      .selectFrom('events')
+      .select(EVENT_COLUMNS)
+      .select(sql<string>`cast(txid as text)`.as('txid_text'))
+      .where(dialect.committedUpTo(cursor));
+  const rows = [
+    ...(await events()
+      .where('seq', 'in', (eb) =>
+        eb
+          .selectFrom('account_events')
+          .select('seq')
+          .where('workspace_id', '=', workspaceId)
+          .where('account_key', 'in', accountKeys),
+      )
+      .execute()),
+    ...(await events()
+      .where(dialect.storedAfter(indexed))
+      .where('workspace_id', '=', workspaceId)
+      .where('account_key', 'in', accountKeys)
+      .execute()),
+  ];
+  // An event indexed since `indexed` was read is in both.
+  const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
+  for (const { txid_text, ...row } of bySeq.values()) {
+    byAccount.get(row.account_key ?? '')?.push({ ...row, txid: txid_text });
+  }
+  for (const list of byAccount.values()) {
+    list.sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.seq - b.seq);
+  }
+  return byAccount;
 }
 
 /**
@@ -200,44 +284,68 @@ export interface TimelinePosition {
  */
 export async function accountTimeline(
   db: Db,
+  dialect: Dialect,
   workspaceId: string,
   accountKey: string,
   options: { limit: number; before?: TimelinePosition; type?: string },
-): Promise<Omit<StoredEvent, 'txid' | 'workspace_id' | 'account_key'>[]> {
-  const { before, type } = options;
-  return db
-    .selectFrom('events')
-    .select([
-      'seq',
-      'message_id',
-      'type',
-      'event',
-      'user_id',
-      'anonymous_id',
-      'timestamp',
-      'received_at',
-      'payload',
-    ])
-    .where('workspace_id', '=', workspaceId)
-    .where('account_key', '=', accountKey)
-    .$if(type !== undefined, (q) => q.where('type', '=', type ?? ''))
-    .$if(before !== undefined, (q) =>
-      q.where((eb) => {
-        const at = before?.timestamp ?? '';
-        const seq = before?.seq;
-        return seq === undefined
-          ? eb('timestamp', '<', at)
-          : eb.or([
-              eb('timestamp', '<', at),
-              eb.and([eb('timestamp', '=', at), eb('seq', '<', seq)]),
-            ]);
-      }),
-    )
-    .orderBy('timestamp', 'desc')
-    .orderBy('seq', 'desc')
-    .limit(options.limit)
-    .execute();
+): Promise<TimelineEvent[]> {
+  const { before, type, limit } = options;
+  const indexed = await accountIndexCursor(db);
+  const olderThan = (table: 'events' | 'account_events') => {
+    const [timestamp, seq] = [sql.ref(`${table}.timestamp`), sql.ref(`${table}.seq`)];
+    const at = before?.timestamp ?? '';
+    return before?.seq === undefined
+      ? sql<boolean>`${timestamp} < ${at}`
+      : sql<boolean>`(${timestamp} < ${at} or (${timestamp} = ${at} and ${seq} < ${before.seq}))`;
+  };
+  // The index's newest page, then the newest page of what was stored after the index; an
+  // event indexed in between is in both.
+  const rows = [
+    ...(await db
+      .selectFrom('account_events')
+      .innerJoin('events', 'events.seq', 'account_events.seq')
+      .select(TIMELINE_COLUMNS.map((column) => `events.${column}` as const))
+      .where('account_events.workspace_id', '=', workspaceId)
+      .where('account_events.account_key', '=', accountKey)
+      .$if(before !== undefined, (q) => q.where(olderThan('account_events')))
+      .$if(type !== undefined, (q) => q.where('events.type', '=', type ?? ''))
+      .orderBy('account_events.timestamp', 'desc')
+      .orderBy('account_events.seq', 'desc')
+      .limit(limit)
+      .execute()),
+    ...(await db
+      .selectFrom('events')
+      .select(TIMELINE_COLUMNS)
+      .where(dialect.storedAfter(indexed))
+      .where('workspace_id', '=', workspaceId)
+      .where('account_key', '=', accountKey)
+      .$if(before !== undefined, (q) => q.where(olderThan('events')))
+      .$if(type !== undefined, (q) => q.where('type', '=', type ?? ''))
+      .orderBy('timestamp', 'desc')
+      .orderBy('seq', 'desc')
+      .limit(limit)
+      .execute()),
+  ];
+  const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
+  return [...bySeq.values()]
+    .sort((a, b) => b.timestamp.localeCompare(a.timestamp) || Number(b.seq) - Number(a.seq))
+    .slice(0, limit);
 }
+
+const TIMELINE_COLUMNS = [
+  'seq',
+  'message_id',
+  'type',
+  'event',
+  'user_id',
+  'anonymous_id',
+  'timestamp',
+  'received_at',
+  'payload',
+] as const;
+
+/** An event as the account timeline shows it. */
+export type TimelineEvent = Pick<StoredEvent, (typeof TIMELINE_COLUMNS)[number]>;
 
 /** The cursor as it stands, without waiting for a tracker that holds it. */
 export async function peekCursor(db: Db): Promise<EventCursor> {
@@ -263,8 +371,8 @@ export async function firstSeqReceivedFrom(db: Db, cutoff: string): Promise<numb
 
 /**
  * Deletes up to `limit` events received before `cutoff` that the tracking has read (up to
- * `cursor`) and whose `seq` is below `belowSeq` when given, lowest `seq` first, in one
- * statement; returns how many it deleted.
+ * `cursor`) and whose `seq` is below `belowSeq` when given, lowest `seq` first, with their
+ * entries in the account index, in one transaction; returns how many it deleted.
  */
 export async function deleteEventsReceivedBefore(
   db: Db,
@@ -272,9 +380,9 @@ export async function deleteEventsReceivedBefore(
   options: { cutoff: string; cursor: EventCursor; belowSeq: number | null; limit: number },
 ): Promise<number> {
   const { cutoff, cursor, belowSeq, limit } = options;
-  const result = await db
-    .deleteFrom('events')
-    .where('seq', 'in', (eb) =>
+  return db.transaction().execute(async (trx) => {
+    // The same rows for both statements: nothing after the cursor, where events still arrive.
+    const expired = (eb: ExpressionBuilder<DB, 'events' | 'account_events'>) =>
       eb
         .selectFrom('events')
         .select('seq')
@@ -282,10 +390,28 @@ export async function deleteEventsReceivedBefore(
         .where(dialect.committedUpTo(cursor))
         .$if(belowSeq !== null, (q) => q.where('seq', '<', belowSeq ?? 0))
         .orderBy('seq')
-        .limit(limit),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+        .limit(limit);
+    await trx
+      .deleteFrom('account_events')
+      .where(
+        (eb) => eb.refTuple('workspace_id', 'account_key', 'timestamp', 'seq'),
+        'in',
+        (eb) =>
+          eb
+            .selectFrom('events')
+            .select([
+              'workspace_id',
+              sql<string>`account_key`.as('account_key'),
+              'timestamp',
+              'seq',
+            ])
+            .where('seq', 'in', expired(eb))
+            .$asTuple('workspace_id', 'account_key', 'timestamp', 'seq'),
+      )
+      .execute();
+    const result = await trx.deleteFrom('events').where('seq', 'in', expired).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
 }
 
 /** The last event stored so far, in commit order. */

@@ -12,7 +12,10 @@ import type { Dialect } from '../db/dialect.js';
 import type { Program, ProgramVersion } from '../programs/programs.repo.js';
 import { listProgramVersions } from '../programs/programs.repo.js';
 import { activityOf, TRACKED_TYPES } from './activities.js';
-import { accountEventsUpTo, readCursor } from './events.repo.js';
+import { accountEventsUpTo, readCursor, type StoredEvent } from './events.repo.js';
+
+/** Accounts whose events one read fetches: what was stored after the index is read once. */
+const ACCOUNTS_READ_AT_ONCE = 200;
 
 export interface MilestoneReplay {
   key: string;
@@ -70,8 +73,14 @@ export async function replayVersion(
     candidate: Map<string, CriteriaMet>;
     published: Map<string, CriteriaMet>;
   }[] = [];
+  const eventsByAccount = new Map<string, StoredEvent[]>();
+  for (let i = 0; i < replayed.length; i += ACCOUNTS_READ_AT_ONCE) {
+    const keys = replayed.slice(i, i + ACCOUNTS_READ_AT_ONCE).map((row) => row.external_id);
+    for (const [key, events] of await accountEventsUpTo(db, dialect, workspaceId, keys, cursor))
+      eventsByAccount.set(key, events);
+  }
   for (const row of replayed) {
-    const events = await accountEventsUpTo(db, dialect, workspaceId, row.external_id, cursor);
+    const events = eventsByAccount.get(row.external_id) ?? [];
     const activities = events
       .filter((event) => TRACKED_TYPES.has(event.type) && event.type !== 'group')
       .map((event) => activityOf(event));

@@ -5,7 +5,13 @@ import { createTestDatabase, type TestDatabase, testEngines } from '../testing/e
 import { makeAccount, makeWorkspace, T0 } from '../testing/factories.js';
 import { call, manualClock, startTestServer, type TestServer } from '../testing/test-server.js';
 import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
-import { eventsAfter, insertEvents, type NewEvent, writeCursor } from './events.repo.js';
+import {
+  eventsAfter,
+  indexAccountEvents,
+  insertEvents,
+  type NewEvent,
+  writeCursor,
+} from './events.repo.js';
 import { deleteExpiredEvents, retentionCutoff } from './retention.js';
 
 const DAY = 86_400_000;
@@ -40,8 +46,30 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
     const { db, dialect } = database;
     const read = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 100_000);
     const last = read.at(-1);
-    if (last) await writeCursor(db, { txid: last.txid, seq: last.seq }, NOW);
+    if (last === undefined) return;
+    await writeCursor(db, { txid: last.txid, seq: last.seq }, NOW);
+    await indexAccountEvents(db, dialect, { txid: last.txid, seq: last.seq }, NOW);
   };
+
+  /** The events the account index holds, by their `seq`. */
+  const indexed = async () =>
+    (
+      await database.db
+        .selectFrom('account_events')
+        .select('seq')
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('seq')
+        .execute()
+    ).map((row) => Number(row.seq));
+  const keptSeqs = async () =>
+    (
+      await database.db
+        .selectFrom('events')
+        .select('seq')
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('seq')
+        .execute()
+    ).map((row) => Number(row.seq));
 
   const kept = async () =>
     (
@@ -60,6 +88,7 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
   // Each test starts from no events in a workspace of its own.
   beforeEach(async () => {
     await database.db.deleteFrom('events').execute();
+    await database.db.deleteFrom('account_events').execute();
     workspaceId = (await makeWorkspace(database.db)).id;
   });
 
@@ -76,6 +105,7 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
     ]);
     await trackAll();
     expect(retentionCutoff(NOW, 30)).toBe(daysBefore(30));
+    expect(await indexed()).toEqual(await keptSeqs());
 
     // Chunks of two: two statements delete the four expired events, a third finds none left.
     expect(await deleteExpiredEvents(db, dialect, NOW, 30, { chunk: 2 })).toBe(4);
@@ -85,6 +115,9 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
       'Received 29 days ago',
       'Received 1 days ago',
     ]);
+    // The account index forgets them too.
+    expect(await indexed()).toEqual(await keptSeqs());
+    expect(await indexed()).toHaveLength(3);
     expect(await deleteExpiredEvents(db, dialect, NOW, 30)).toBe(0);
     // A day later the next one expires.
     const tomorrow = new Date(Date.parse(NOW) + DAY).toISOString();

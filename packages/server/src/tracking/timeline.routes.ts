@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { findAccount } from '../accounts/accounts.repo.js';
 import { principalOf } from '../auth/access.js';
 import type { Db } from '../db/database.js';
+import type { Dialect } from '../db/dialect.js';
 import { invalidField, notFound, problemSchema } from '../http/problem.js';
 import { accountTimeline, type TimelinePosition } from './events.repo.js';
 
@@ -84,7 +85,13 @@ function objectIn(payload: Record<string, unknown>, key: string): Record<string,
 }
 
 /** The raw events of one account, as they were sent, for support and debugging. */
-export function timelineRoutes({ db }: { db: Db }): FastifyPluginAsyncZod {
+export function timelineRoutes({
+  db,
+  dialect,
+}: {
+  db: Db;
+  dialect: Dialect;
+}): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/api/v1/accounts/:accountId/events',
@@ -113,7 +120,7 @@ export function timelineRoutes({ db }: { db: Db }): FastifyPluginAsyncZod {
         const account = await findAccount(db, workspaceId, request.params.accountId);
         if (!account) throw notFound('account in this workspace');
         // One more than asked for tells whether there is a next page.
-        const rows = await accountTimeline(db, workspaceId, account.externalId, {
+        const rows = await accountTimeline(db, dialect, workspaceId, account.externalId, {
           limit: limit + 1,
           ...(position !== undefined && { before: position }),
           ...(type !== undefined && { type }),

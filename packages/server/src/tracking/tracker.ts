@@ -29,7 +29,9 @@ import {
   countCommittedBetween,
   type EventCursor,
   eventsAfter,
+  indexAccountEvents,
   lastStoredEvent,
+  passed,
   peekCursor,
   readCursor,
   writeCursor,
@@ -49,6 +51,11 @@ import {
 const SWEEP_MS = 3_600_000;
 /** How often, under a steady stream of events, the metrics and the cursor are written. */
 const CHECKPOINT_MS = 1000;
+/**
+ * How often, at most, a checkpoint also brings the account index up to the cursor: the more
+ * events each run indexes, the fewer times each page of the index is written.
+ */
+const INDEX_MS = 2000;
 /** Enrollments whose metrics stay in memory between checkpoints, beyond which they are read. */
 const MAX_CACHED_METRICS = 20_000;
 /** Events handed over by the ingestion and not yet tracked, beyond which they are read back. */
@@ -74,6 +81,9 @@ export interface TrackerOptions {
  * from the metrics stored with the cursor, and a milestone they complete again is already
  * completed, so nothing is counted or completed twice. Events the ingestion hands over right
  * after their commit are tracked without being read back.
+ *
+ * The tracker also keeps the account index (`account_events`), in bulk: a checkpoint brings it
+ * up to the cursor at most every INDEX_MS, and a rebuild before it reads.
  */
 export function createTracker({
   database: { db, dialect },
@@ -99,6 +109,9 @@ export function createTracker({
   const metrics = new Map<string, { workspaceId: string; state: MetricState }>();
   const dirty = new Set<string>();
   let checkpointedAt = 0;
+  // Where this tracker last brought the account index, and when.
+  let indexedTo: EventCursor | null = null;
+  let indexedAt = Number.NEGATIVE_INFINITY;
   const handed: CommittedEvents[] = [];
   let handedCount = 0;
 
@@ -106,6 +119,7 @@ export function createTracker({
   function forgetAll(): void {
     position = null;
     stored = null;
+    indexedTo = null;
     metrics.clear();
     dirty.clear();
   }
@@ -126,6 +140,23 @@ export function createTracker({
     return position;
   }
 
+  /** Brings the account index up to where the tracking has read. */
+  async function indexAccounts(trx: Db, now: string): Promise<void> {
+    if (position === null) return;
+    await indexAccountEvents(trx, dialect, position, now);
+    indexedTo = position;
+    indexedAt = performance.now();
+  }
+
+  /** Whether the account index is behind, and due: every INDEX_MS, and when stopping. */
+  function indexDue(): boolean {
+    return (
+      position !== null &&
+      (indexedTo === null || !sameCursor(indexedTo, position)) &&
+      (stopped || performance.now() - indexedAt >= INDEX_MS)
+    );
+  }
+
   /** Writes the metrics that moved and the cursor, together. */
   async function checkpoint(trx: Db, now: string): Promise<void> {
     if (position === null) return;
@@ -141,6 +172,7 @@ export function createTracker({
       await saveMetrics(trx, workspaceId, states, now, { rebuilt: false });
     }
     await writeCursor(trx, position, now);
+    if (indexDue()) await indexAccounts(trx, now);
     stored = position;
     dirty.clear();
     checkpointedAt = performance.now();
@@ -341,6 +373,8 @@ export function createTracker({
       const claimed = await claimRebuilds(trx, dialect, limit);
       if (claimed.length === 0) return 0;
       const now = clock();
+      // Each rebuild reads its account's events through the index: bring it up to the cursor.
+      await indexAccounts(trx, now);
       const rebuilt = new Map<string, Map<string, MetricState>>();
       for (const { enrollmentId, workspaceId } of claimed) {
         const enrollment = await findTrackedEnrollment(trx, workspaceId, enrollmentId);
@@ -356,7 +390,9 @@ export function createTracker({
         if (enrollment?.status === 'active' && account) {
           const traits = fromDbJson<Record<string, MetricValue>>(account.traits);
           const events = (
-            await accountEventsUpTo(trx, dialect, workspaceId, account.external_id, upTo)
+            (await accountEventsUpTo(trx, dialect, workspaceId, [account.external_id], upTo)).get(
+              account.external_id,
+            ) ?? []
           ).filter((event) => TRACKED_TYPES.has(event.type) && event.type !== 'group');
           const replay = await advance(
             trx,
@@ -445,9 +481,13 @@ export function createTracker({
     });
   }
 
-  /** Writes the metrics and the cursor when they are ahead of what is stored. */
+  /** Writes the metrics and the cursor when they are ahead of what is stored (or the index). */
   async function checkpointIfBehind(): Promise<void> {
-    if (position === null || stored === null || (dirty.size === 0 && sameCursor(position, stored)))
+    if (
+      position === null ||
+      stored === null ||
+      (dirty.size === 0 && sameCursor(position, stored) && !indexDue())
+    )
       return;
     await db.transaction().execute(async (trx) => {
       const before = position;
@@ -577,12 +617,6 @@ function sameCursor(a: EventCursor, b: EventCursor): boolean {
 function lastOf(committed: CommittedEvents): EventCursor {
   const last = committed.events.at(-1);
   return { txid: last?.txid ?? '0', seq: last?.seq ?? 0 };
-}
-
-/** Whether the cursor is at or past an event, in commit order. */
-function passed(cursor: EventCursor, event: EventCursor): boolean {
-  const [a, b] = [BigInt(cursor.txid), BigInt(event.txid)];
-  return a > b || (a === b && cursor.seq >= event.seq);
 }
 
 export type Tracker = ReturnType<typeof createTracker>;

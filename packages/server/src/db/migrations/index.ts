@@ -4,6 +4,7 @@ import * as foundation from './0001-foundation.js';
 import * as access from './0002-access.js';
 import * as programArchive from './0003-program-archive.js';
 import * as tracking from './0004-tracking.js';
+import * as accountEvents from './0005-account-events.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -16,4 +17,5 @@ export const migrations: Record<string, WaymarkMigration> = {
   '0002-access': access,
   '0003-program-archive': programArchive,
   '0004-tracking': tracking,
+  '0005-account-events': accountEvents,
 };

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../db/migrate.js';
+import { migrations } from '../db/migrations/index.js';
+import { createTestDatabase, type TestDatabase, testEngines } from '../testing/engines.js';
+import { makeWorkspace, T0 } from '../testing/factories.js';
+import { call, startTestServer } from '../testing/test-server.js';
+import { basicAuth, trackingWorkspace } from '../testing/tracking.js';
+import {
+  accountEventsUpTo,
+  accountIndexCursor,
+  accountTimeline,
+  type EventCursor,
+  eventsAfter,
+  indexAccountEvents,
+  insertEvents,
+  type NewEvent,
+  type TimelinePosition,
+} from './events.repo.js';
+
+const MINUTE = 60_000;
+const at = (minutes: number) => new Date(Date.parse(T0) + minutes * MINUTE).toISOString();
+
+/** Events of `acme` (with ties in time and a late arrival), and of others that must not show. */
+function eventsOf(workspaceId: string, otherWorkspaceId: string): NewEvent[] {
+  const event = (
+    messageId: string,
+    minutes: number,
+    accountKey: string | null,
+    type = 'track',
+    workspace = workspaceId,
+  ): NewEvent => ({
+    workspace_id: workspace,
+    message_id: messageId,
+    type,
+    event: type === 'track' ? `Event ${messageId}` : null,
+    account_key: accountKey,
+    user_id: 'ada',
+    anonymous_id: null,
+    timestamp: at(minutes),
+    received_at: at(60),
+    payload: JSON.stringify({ type, messageId }),
+  });
+  return [
+    event('a1', 1, 'acme'),
+    event('a2', 5, 'acme', 'page'),
+    event('g1', 2, 'globex'),
+    event('a3', 5, 'acme'),
+    event('a4', 5, 'acme'),
+    event('n1', 3, null),
+    event('a5', 3, 'acme', 'identify'),
+    event('x1', 4, 'acme', 'track', otherWorkspaceId),
+    event('a6', 9, 'acme'),
+    event('a7', 0, 'acme'), // arrives late: the oldest of all
+    event('a8', 9, 'acme', 'page'),
+  ];
+}
+
+describe.each(testEngines())('the account index, written in bulk [%s]', (engine) => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(engine);
+  });
+  afterAll(async () => database.drop());
+
+  it('shows every event of the account, wherever the index stands', async () => {
+    const { db, dialect } = database;
+    const workspaceId = (await makeWorkspace(db)).id;
+    const otherWorkspaceId = (await makeWorkspace(db)).id;
+    const sent = eventsOf(workspaceId, otherWorkspaceId);
+    // Stored in three commits, so that the index can stand between them and inside them.
+    await insertEvents(db, dialect, sent.slice(0, 4));
+    await insertEvents(db, dialect, sent.slice(4, 8));
+    await insertEvents(db, dialect, sent.slice(8));
+    const stored = (await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 1000)).filter(
+      (e) => e.workspace_id === workspaceId || e.workspace_id === otherWorkspaceId,
+    );
+    expect(stored).toHaveLength(sent.length);
+    const acme = stored.filter((e) => e.workspace_id === workspaceId && e.account_key === 'acme');
+    const oldestFirst = [...acme]
+      .sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.seq - b.seq)
+      .map((e) => e.message_id);
+    const newestFirst = [...oldestFirst].reverse();
+    const last: EventCursor = { txid: stored.at(-1)?.txid ?? '0', seq: stored.at(-1)?.seq ?? 0 };
+
+    /** Every page of the timeline, `limit` at a time, following each page's last event. */
+    const allPages = async (limit: number, type?: string) => {
+      const seen: string[] = [];
+      let before: TimelinePosition | undefined;
+      for (let page = 0; page < 20; page++) {
+        const rows = await accountTimeline(db, dialect, workspaceId, 'acme', {
+          limit,
+          ...(before !== undefined && { before }),
+          ...(type !== undefined && { type }),
+        });
+        seen.push(...rows.map((row) => row.message_id));
+        const end = rows.at(-1);
+        if (rows.length < limit || end === undefined) return seen;
+        before = { timestamp: end.timestamp, seq: Number(end.seq) };
+      }
+      throw new Error('the timeline did not end');
+    };
+
+    // From nothing indexed to everything, one event at a time.
+    for (const upTo of [null, ...stored]) {
+      if (upTo !== null) {
+        await indexAccountEvents(db, dialect, { txid: upTo.txid, seq: upTo.seq }, T0);
+      }
+      const where = `index up to ${upTo?.message_id ?? 'nothing'}`;
+      for (const limit of [1, 2, 3, 100]) {
+        expect(await allPages(limit), `${where}, pages of ${limit}`).toEqual(newestFirst);
+      }
+      expect(await allPages(2, 'page'), where).toEqual(
+        newestFirst.filter((id) => acme.find((e) => e.message_id === id)?.type === 'page'),
+      );
+      const read = await accountEventsUpTo(db, dialect, workspaceId, ['acme', 'globex'], last);
+      expect(
+        read.get('acme')?.map((e) => e.message_id),
+        where,
+      ).toEqual(oldestFirst);
+      expect(read.get('globex')?.map((e) => e.message_id)).toEqual(['g1']);
+    }
+    // Only the events of accounts are indexed, each once.
+    const indexed = await db
+      .selectFrom('account_events')
+      .select(['account_key', 'seq'])
+      .where('workspace_id', '=', workspaceId)
+      .execute();
+    expect(indexed).toHaveLength(acme.length + 1);
+    expect(await accountIndexCursor(db)).toEqual(last);
+
+    // Up to a cursor, only what the tracking has read: here, the first commit.
+    const firstCommit = stored[3];
+    if (firstCommit === undefined) throw new Error('four events in the first commit');
+    const early = await accountEventsUpTo(db, dialect, workspaceId, ['acme'], {
+      txid: firstCommit.txid,
+      seq: firstCommit.seq,
+    });
+    expect(early.get('acme')?.map((e) => e.message_id)).toEqual(['a1', 'a2', 'a3']);
+
+    // A bare instant: everything at it is on the page before.
+    expect(
+      (
+        await accountTimeline(db, dialect, workspaceId, 'acme', {
+          limit: 100,
+          before: { timestamp: at(5) },
+        })
+      ).map((row) => row.message_id),
+    ).toEqual(
+      newestFirst.filter((id) => (acme.find((e) => e.message_id === id)?.timestamp ?? '') < at(5)),
+    );
+  });
+
+  it('is kept by the tracker, up to what it has read', async () => {
+    const server = await startTestServer(engine);
+    try {
+      const space = await trackingWorkspace(server);
+      const sent = await call(server, 'POST', '/v1/batch', {
+        headers: { authorization: basicAuth(space.writeKey) },
+        body: {
+          batch: ['s1', 's2', 's3'].map((messageId, i) => ({
+            type: 'track',
+            messageId,
+            userId: 'ada',
+            event: 'Contact Synced',
+            context: { groupId: i === 2 ? 'globex' : 'acme' },
+            timestamp: at(i),
+          })),
+        },
+      });
+      expect(sent.status, sent.text).toBe(200);
+      await server.app.tracker.settled();
+      // Between its runs (every few seconds) the index lags; stopping brings it up.
+      await server.app.tracker.stop();
+      const { db, dialect } = server.database;
+      const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 10);
+      const last = stored.at(-1);
+      expect(await accountIndexCursor(db)).toEqual({ txid: last?.txid, seq: last?.seq });
+      const indexed = await db
+        .selectFrom('account_events')
+        .select(['account_key', 'seq'])
+        .where('workspace_id', '=', space.workspace.id)
+        .orderBy('seq')
+        .execute();
+      expect(indexed.map((row) => [row.account_key, Number(row.seq)])).toEqual(
+        stored.map((e) => [e.account_key, e.seq]),
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('indexes the events stored before the account index had a table of its own', async () => {
+    const fresh = await createTestDatabase(engine, { migrate: false });
+    try {
+      const { db, dialect } = fresh;
+      const before = Object.fromEntries(
+        Object.entries(migrations).filter(([name]) => name < '0005'),
+      );
+      await migrateToLatest(fresh, before);
+      const workspaceId = (await makeWorkspace(db)).id;
+      const otherWorkspaceId = (await makeWorkspace(db)).id;
+      await insertEvents(db, dialect, eventsOf(workspaceId, otherWorkspaceId));
+      await migrateToLatest(fresh);
+
+      const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 1000);
+      const indexed = await db
+        .selectFrom('account_events')
+        .select(['workspace_id', 'account_key', 'timestamp', 'seq'])
+        .orderBy('seq')
+        .execute();
+      expect(indexed.map((row) => ({ ...row, seq: Number(row.seq) }))).toEqual(
+        stored
+          .filter((e) => e.account_key !== null)
+          .map(({ workspace_id, account_key, timestamp, seq }) => ({
+            workspace_id,
+            account_key,
+            timestamp,
+            seq,
+          })),
+      );
+      const last = stored.at(-1);
+      expect(await accountIndexCursor(db)).toEqual({ txid: last?.txid, seq: last?.seq });
+      // Nothing is indexed twice.
+      expect(await indexAccountEvents(db, dialect, await accountIndexCursor(db), T0)).toBe(0);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
