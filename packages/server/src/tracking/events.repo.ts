@@ -153,14 +153,8 @@ export async function countCommittedBetween(
 const ACCOUNT_EVENTS = 'account_events';
 
 /** How far the account index (`account_events`) reaches, in commit order. */
-export async function accountIndexCursor(db: Db): Promise<EventCursor> {
-  const row = await db
-    .selectFrom('tracking_cursor')
-    .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
-    .where('name', '=', ACCOUNT_EVENTS)
-    .executeTakeFirstOrThrow();
-  return { txid: String(row.txid), seq: Number(row.seq) };
-}
+export const accountIndexCursor = (db: Db): Promise<EventCursor> =>
+  readNamedCursor(db, ACCOUNT_EVENTS);
 
 /**
  * Brings the account index up to `upTo`, a position the tracking has read (so every event up
@@ -175,7 +169,8 @@ export async function indexAccountEvents(
   upTo: EventCursor,
   now: string,
 ): Promise<number> {
-  const from = await accountIndexCursor(db);
+  // Locked where several processes may index at once: the second waits, then reads the first's.
+  const from = await readNamedCursor(db, ACCOUNT_EVENTS, dialect);
   if (passed(from, upTo)) return 0;
   const result = await db
     .insertInto('account_events')
@@ -194,11 +189,7 @@ export async function indexAccountEvents(
         .orderBy('seq'),
     )
     .executeTakeFirst();
-  await db
-    .updateTable('tracking_cursor')
-    .set({ txid: upTo.txid, seq: upTo.seq, updated_at: now })
-    .where('name', '=', ACCOUNT_EVENTS)
-    .execute();
+  await writeNamedCursor(db, ACCOUNT_EVENTS, upTo, now);
   return Number(result.numInsertedOrUpdatedRows ?? 0);
 }
 
@@ -250,24 +241,39 @@ export async function accountEventsUpTo(
 }
 
 /**
- * The cursor, locked until the transaction ends where several processes may track at once:
- * one reader at a time follows the events.
+ * The tracking's cursor, locked until the transaction ends where several processes may track at
+ * once: one reader at a time follows the events.
  */
-export async function readCursor(db: Db, dialect: Dialect): Promise<EventCursor> {
+export const readCursor = (db: Db, dialect: Dialect): Promise<EventCursor> =>
+  readNamedCursor(db, 'events', dialect);
+
+export const writeCursor = (db: Db, cursor: EventCursor, now: string): Promise<void> =>
+  writeNamedCursor(db, 'events', cursor, now);
+
+/** The tracking's cursor as it stands, without waiting for a tracker that holds it. */
+export const peekCursor = (db: Db): Promise<EventCursor> => readNamedCursor(db, 'events');
+
+/** A cursor of `tracking_cursor`, locked when `lockWith` can lock it. */
+async function readNamedCursor(db: Db, name: string, lockWith?: Dialect): Promise<EventCursor> {
   const row = await db
     .selectFrom('tracking_cursor')
     .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
-    .where('name', '=', 'events')
-    .$if(dialect.capabilities.concurrentWorkers, (q) => q.forUpdate())
+    .where('name', '=', name)
+    .$if(lockWith?.capabilities.concurrentWorkers === true, (q) => q.forUpdate())
     .executeTakeFirstOrThrow();
   return { txid: String(row.txid), seq: Number(row.seq) };
 }
 
-export async function writeCursor(db: Db, cursor: EventCursor, now: string): Promise<void> {
+async function writeNamedCursor(
+  db: Db,
+  name: string,
+  cursor: EventCursor,
+  now: string,
+): Promise<void> {
   await db
     .updateTable('tracking_cursor')
     .set({ txid: cursor.txid, seq: cursor.seq, updated_at: now })
-    .where('name', '=', 'events')
+    .where('name', '=', name)
     .execute();
 }
 
@@ -346,16 +352,6 @@ const TIMELINE_COLUMNS = [
 
 /** An event as the account timeline shows it. */
 export type TimelineEvent = Pick<StoredEvent, (typeof TIMELINE_COLUMNS)[number]>;
-
-/** The cursor as it stands, without waiting for a tracker that holds it. */
-export async function peekCursor(db: Db): Promise<EventCursor> {
-  const row = await db
-    .selectFrom('tracking_cursor')
-    .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
-    .where('name', '=', 'events')
-    .executeTakeFirstOrThrow();
-  return { txid: String(row.txid), seq: Number(row.seq) };
-}
 
 /** The lowest `seq` of an event received at or after `cutoff`, if any. */
 export async function firstSeqReceivedFrom(db: Db, cutoff: string): Promise<number | null> {

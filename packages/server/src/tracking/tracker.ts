@@ -34,6 +34,7 @@ import {
   passed,
   peekCursor,
   readCursor,
+  type StoredEvent,
   writeCursor,
 } from './events.repo.js';
 import {
@@ -52,7 +53,7 @@ const SWEEP_MS = 3_600_000;
 /** How often, under a steady stream of events, the metrics and the cursor are written. */
 const CHECKPOINT_MS = 1000;
 /**
- * How often, at most, a checkpoint also brings the account index up to the cursor: the more
+ * How often, at most, the account index is brought up to where the tracking has read: the more
  * events each run indexes, the fewer times each page of the index is written.
  */
 const INDEX_MS = 2000;
@@ -82,8 +83,8 @@ export interface TrackerOptions {
  * completed, so nothing is counted or completed twice. Events the ingestion hands over right
  * after their commit are tracked without being read back.
  *
- * The tracker also keeps the account index (`account_events`), in bulk: a checkpoint brings it
- * up to the cursor at most every INDEX_MS, and a rebuild before it reads.
+ * The tracker also keeps the account index (`account_events`) in bulk, up to where it has read:
+ * every INDEX_MS under load, in a transaction of its own, and when it stops.
  */
 export function createTracker({
   database: { db, dialect },
@@ -112,6 +113,7 @@ export function createTracker({
   // Where this tracker last brought the account index, and when.
   let indexedTo: EventCursor | null = null;
   let indexedAt = Number.NEGATIVE_INFINITY;
+  let indexing: Promise<void> | null = null;
   const handed: CommittedEvents[] = [];
   let handedCount = 0;
 
@@ -140,12 +142,25 @@ export function createTracker({
     return position;
   }
 
-  /** Brings the account index up to where the tracking has read. */
-  async function indexAccounts(trx: Db, now: string): Promise<void> {
-    if (position === null) return;
-    await indexAccountEvents(trx, dialect, position, now);
-    indexedTo = position;
-    indexedAt = performance.now();
+  /**
+   * Brings the account index up to where the tracking has read, in a transaction of its own
+   * beside the tracking's (at the same time on PostgreSQL); one run at a time.
+   */
+  function indexAccounts(): Promise<void> {
+    const upTo = position;
+    indexing ??= (async () => {
+      if (upTo === null) return;
+      indexedAt = performance.now();
+      await db.transaction().execute((trx) => indexAccountEvents(trx, dialect, upTo, clock()));
+      indexedTo = upTo;
+    })()
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'indexing events by account failed; retrying later');
+      })
+      .finally(() => {
+        indexing = null;
+      });
+    return indexing;
   }
 
   /** Whether the account index is behind, and due: every INDEX_MS, and when stopping. */
@@ -172,7 +187,6 @@ export function createTracker({
       await saveMetrics(trx, workspaceId, states, now, { rebuilt: false });
     }
     await writeCursor(trx, position, now);
-    if (indexDue()) await indexAccounts(trx, now);
     stored = position;
     dirty.clear();
     checkpointedAt = performance.now();
@@ -373,27 +387,36 @@ export function createTracker({
       const claimed = await claimRebuilds(trx, dialect, limit);
       if (claimed.length === 0) return 0;
       const now = clock();
-      // Each rebuild reads its account's events through the index: bring it up to the cursor.
-      await indexAccounts(trx, now);
-      const rebuilt = new Map<string, Map<string, MetricState>>();
+      const found = [];
       for (const { enrollmentId, workspaceId } of claimed) {
         const enrollment = await findTrackedEnrollment(trx, workspaceId, enrollmentId);
         const account =
-          enrollment &&
-          (await trx
-            .selectFrom('accounts')
-            .select(['external_id', 'traits'])
-            .where('workspace_id', '=', workspaceId)
-            .where('id', '=', enrollment.accountId)
-            .executeTakeFirst());
+          enrollment?.status === 'active'
+            ? await trx
+                .selectFrom('accounts')
+                .select(['external_id', 'traits'])
+                .where('workspace_id', '=', workspaceId)
+                .where('id', '=', enrollment.accountId)
+                .executeTakeFirst()
+            : undefined;
+        found.push({ enrollmentId, workspaceId, enrollment, account });
+      }
+      // Every account's events at once: what the account index lacks yet is read once for all.
+      const eventsOf = new Map<string, Map<string, StoredEvent[]>>();
+      for (const workspaceId of new Set(found.map((f) => f.workspaceId))) {
+        const keys = found.flatMap((f) =>
+          f.workspaceId === workspaceId && f.account ? [f.account.external_id] : [],
+        );
+        eventsOf.set(workspaceId, await accountEventsUpTo(trx, dialect, workspaceId, keys, upTo));
+      }
+      const rebuilt = new Map<string, Map<string, MetricState>>();
+      for (const { enrollmentId, workspaceId, enrollment, account } of found) {
         const state = emptyMetricState();
-        if (enrollment?.status === 'active' && account) {
+        if (enrollment && account) {
           const traits = fromDbJson<Record<string, MetricValue>>(account.traits);
-          const events = (
-            (await accountEventsUpTo(trx, dialect, workspaceId, [account.external_id], upTo)).get(
-              account.external_id,
-            ) ?? []
-          ).filter((event) => TRACKED_TYPES.has(event.type) && event.type !== 'group');
+          const events = (eventsOf.get(workspaceId)?.get(account.external_id) ?? []).filter(
+            (event) => TRACKED_TYPES.has(event.type) && event.type !== 'group',
+          );
           const replay = await advance(
             trx,
             workspaceId,
@@ -481,13 +504,9 @@ export function createTracker({
     });
   }
 
-  /** Writes the metrics and the cursor when they are ahead of what is stored (or the index). */
+  /** Writes the metrics and the cursor when they are ahead of what is stored. */
   async function checkpointIfBehind(): Promise<void> {
-    if (
-      position === null ||
-      stored === null ||
-      (dirty.size === 0 && sameCursor(position, stored) && !indexDue())
-    )
+    if (position === null || stored === null || (dirty.size === 0 && sameCursor(position, stored)))
       return;
     await db.transaction().execute(async (trx) => {
       const before = position;
@@ -514,10 +533,12 @@ export function createTracker({
             }
           }
           const tracked = await trackChunk();
+          if (indexDue()) void indexAccounts();
           const rebuilt = await rebuildSome();
           if (tracked === 0 && rebuilt === 0) break;
         }
         if (!stopped) await checkpointIfBehind();
+        if (indexDue()) void indexAccounts();
       } catch (error) {
         failed = true;
         forgetAll();
@@ -603,6 +624,8 @@ export function createTracker({
           'the last checkpoint failed; what followed the one before is tracked again',
         );
       }
+      await indexing;
+      if (indexDue()) await indexAccounts();
       for (const resolve of idleWaiters.splice(0)) resolve();
       for (const waiter of sweepWaiters.splice(0)) waiter.resolve(0);
     },
