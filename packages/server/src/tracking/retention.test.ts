@@ -51,20 +51,11 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
     await indexAccountEvents(db, dialect, { txid: last.txid, seq: last.seq }, NOW);
   };
 
-  /** The events the account index holds, by their `seq`. */
-  const indexed = async () =>
+  /** The `seq` of the events kept, or of those the account index holds. */
+  const seqsIn = async (table: 'events' | 'account_events') =>
     (
       await database.db
-        .selectFrom('account_events')
-        .select('seq')
-        .where('workspace_id', '=', workspaceId)
-        .orderBy('seq')
-        .execute()
-    ).map((row) => Number(row.seq));
-  const keptSeqs = async () =>
-    (
-      await database.db
-        .selectFrom('events')
+        .selectFrom(table)
         .select('seq')
         .where('workspace_id', '=', workspaceId)
         .orderBy('seq')
@@ -105,7 +96,7 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
     ]);
     await trackAll();
     expect(retentionCutoff(NOW, 30)).toBe(daysBefore(30));
-    expect(await indexed()).toEqual(await keptSeqs());
+    expect(await seqsIn('account_events')).toEqual(await seqsIn('events'));
 
     // Chunks of two: two statements delete the four expired events, a third finds none left.
     expect(await deleteExpiredEvents(db, dialect, NOW, 30, { chunk: 2 })).toBe(4);
@@ -116,8 +107,8 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
       'Received 1 days ago',
     ]);
     // The account index forgets them too.
-    expect(await indexed()).toEqual(await keptSeqs());
-    expect(await indexed()).toHaveLength(3);
+    expect(await seqsIn('account_events')).toEqual(await seqsIn('events'));
+    expect(await seqsIn('account_events')).toHaveLength(3);
     expect(await deleteExpiredEvents(db, dialect, NOW, 30)).toBe(0);
     // A day later the next one expires.
     const tomorrow = new Date(Date.parse(NOW) + DAY).toISOString();
