@@ -77,8 +77,8 @@ export interface TrackerOptions {
  * automatic milestones up to date, one transaction per chunk.
  *
  * Completions are written with their chunk. The metrics and the cursor are kept in memory and
- * written together at a checkpoint: every CHECKPOINT_MS under load, and whenever the tracker
- * is idle. A crash loses only what followed the last checkpoint: those events are tracked again
+ * written together at a checkpoint: every CHECKPOINT_MS while events arrive (the poll writes
+ * what is left once they stop), and at once for `settled()` and `stop()`. A crash loses only what followed the last checkpoint: those events are tracked again
  * from the metrics stored with the cursor, and a milestone they complete again is already
  * completed, so nothing is counted or completed twice. Events the ingestion hands over right
  * after their commit are tracked without being read back.
@@ -504,10 +504,18 @@ export function createTracker({
     });
   }
 
-  /** Writes the metrics and the cursor when they are ahead of what is stored. */
-  async function checkpointIfBehind(): Promise<void> {
+  /**
+   * Writes the metrics and the cursor when they are ahead of what is stored: CHECKPOINT_MS after
+   * the last checkpoint (under load the tracker is idle between two commits: each would write
+   * every enrollment it touched), or at once when `now` (a caller waits for it, or it stops).
+   */
+  async function checkpointIfBehind(now: boolean): Promise<void> {
     if (position === null || stored === null || (dirty.size === 0 && sameCursor(position, stored)))
       return;
+    if (!now && performance.now() - checkpointedAt < CHECKPOINT_MS) {
+      // The poll finds it behind once the time is up.
+      return;
+    }
     await db.transaction().execute(async (trx) => {
       const before = position;
       const at = await claim(trx);
@@ -537,7 +545,7 @@ export function createTracker({
           const rebuilt = await rebuildSome();
           if (tracked === 0 && rebuilt === 0) break;
         }
-        if (!stopped) await checkpointIfBehind();
+        if (!stopped) await checkpointIfBehind(idleWaiters.length > 0);
         if (indexDue()) void indexAccounts();
       } catch (error) {
         failed = true;
@@ -617,7 +625,7 @@ export function createTracker({
       sweepTimer = null;
       await running;
       try {
-        await checkpointIfBehind();
+        await checkpointIfBehind(true);
       } catch (error) {
         log.error(
           { err: error },
