@@ -1,4 +1,10 @@
-import { CompiledQuery, type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import {
+  CompiledQuery,
+  type ExpressionBuilder,
+  type Kysely,
+  type SelectQueryBuilder,
+  sql,
+} from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import type { DB, EventsTable } from '../db/schema.js';
@@ -297,13 +303,30 @@ export async function accountTimeline(
 ): Promise<TimelineEvent[]> {
   const { before, type, limit } = options;
   const indexed = await accountIndexCursor(db);
-  const olderThan = (table: 'events' | 'account_events') => {
-    const [timestamp, seq] = [sql.ref(`${table}.timestamp`), sql.ref(`${table}.seq`)];
-    const at = before?.timestamp ?? '';
-    return before?.seq === undefined
-      ? sql<boolean>`${timestamp} < ${at}`
-      : sql<boolean>`(${timestamp} < ${at} or (${timestamp} = ${at} and ${seq} < ${before.seq}))`;
-  };
+  /** What both reads share: the account's events, older than `before`, of the type, a page. */
+  const newestPage =
+    (table: 'events' | 'account_events') =>
+    <TB extends 'events' | 'account_events', O>(
+      query: SelectQueryBuilder<DB, TB, O>,
+    ): SelectQueryBuilder<DB, TB, O> => {
+      const column = (name: string) => sql.ref(`${table}.${name}`);
+      const [timestamp, seq] = [column('timestamp'), column('seq')];
+      const at = before?.timestamp ?? '';
+      return query
+        .where(sql<boolean>`${column('workspace_id')} = ${workspaceId}`)
+        .where(sql<boolean>`${column('account_key')} = ${accountKey}`)
+        .$if(before !== undefined, (q) =>
+          q.where(
+            before?.seq === undefined
+              ? sql<boolean>`${timestamp} < ${at}`
+              : sql<boolean>`(${timestamp} < ${at} or (${timestamp} = ${at} and ${seq} < ${before.seq}))`,
+          ),
+        )
+        .$if(type !== undefined, (q) => q.where(sql<boolean>`events.type = ${type ?? ''}`))
+        .orderBy(timestamp, 'desc')
+        .orderBy(seq, 'desc')
+        .limit(limit);
+    };
   // The index's newest page, then the newest page of what was stored after the index; an
   // event indexed in between is in both.
   const rows = [
@@ -311,25 +334,13 @@ export async function accountTimeline(
       .selectFrom('account_events')
       .innerJoin('events', 'events.seq', 'account_events.seq')
       .select(TIMELINE_COLUMNS.map((column) => `events.${column}` as const))
-      .where('account_events.workspace_id', '=', workspaceId)
-      .where('account_events.account_key', '=', accountKey)
-      .$if(before !== undefined, (q) => q.where(olderThan('account_events')))
-      .$if(type !== undefined, (q) => q.where('events.type', '=', type ?? ''))
-      .orderBy('account_events.timestamp', 'desc')
-      .orderBy('account_events.seq', 'desc')
-      .limit(limit)
+      .$call(newestPage('account_events'))
       .execute()),
     ...(await db
       .selectFrom('events')
       .select(TIMELINE_COLUMNS)
       .where(dialect.storedAfter(indexed))
-      .where('workspace_id', '=', workspaceId)
-      .where('account_key', '=', accountKey)
-      .$if(before !== undefined, (q) => q.where(olderThan('events')))
-      .$if(type !== undefined, (q) => q.where('type', '=', type ?? ''))
-      .orderBy('timestamp', 'desc')
-      .orderBy('seq', 'desc')
-      .limit(limit)
+      .$call(newestPage('events'))
       .execute()),
   ];
   const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
@@ -338,20 +349,15 @@ export async function accountTimeline(
     .slice(0, limit);
 }
 
-const TIMELINE_COLUMNS = [
-  'seq',
-  'message_id',
-  'type',
-  'event',
-  'user_id',
-  'anonymous_id',
-  'timestamp',
-  'received_at',
-  'payload',
-] as const;
+/** A stored event's columns but those the timeline already knows (its workspace and account). */
+type TimelineColumn = Exclude<(typeof EVENT_COLUMNS)[number], 'workspace_id' | 'account_key'>;
+
+const TIMELINE_COLUMNS = EVENT_COLUMNS.filter(
+  (column): column is TimelineColumn => column !== 'workspace_id' && column !== 'account_key',
+);
 
 /** An event as the account timeline shows it. */
-export type TimelineEvent = Pick<StoredEvent, (typeof TIMELINE_COLUMNS)[number]>;
+export type TimelineEvent = Pick<StoredEvent, TimelineColumn>;
 
 /** The lowest `seq` of an event received at or after `cutoff`, if any. */
 export async function firstSeqReceivedFrom(db: Db, cutoff: string): Promise<number | null> {
