@@ -140,20 +140,32 @@ export async function eventsAfter(
   return rows.map(({ txid_text, ...row }) => ({ ...row, txid: txid_text }));
 }
 
-/** How many events are committed after `from` and up to `to`, in commit order. */
-export async function countCommittedBetween(
+/**
+ * Whether exactly `count` events are committed after `from` and up to `to`, in commit order.
+ * It reads at most `count + 1` of them: a tracker far behind asks it of a range that holds
+ * hundreds of thousands.
+ */
+export async function committedExactly(
   db: Db,
   dialect: Dialect,
   from: EventCursor,
   to: EventCursor,
-): Promise<number> {
+  count: number,
+): Promise<boolean> {
   const row = await db
-    .selectFrom('events')
+    .selectFrom(
+      db
+        .selectFrom('events')
+        .select('seq')
+        .where(dialect.committedAfter(from))
+        .where(dialect.committedUpTo(to))
+        .orderBy(dialect.commitOrder())
+        .limit(count + 1)
+        .as('head'),
+    )
     .select((eb) => eb.fn.countAll().as('count'))
-    .where(dialect.committedAfter(from))
-    .where(dialect.committedUpTo(to))
     .executeTakeFirst();
-  return Number(row?.count ?? 0);
+  return Number(row?.count ?? 0) === count;
 }
 
 const ACCOUNT_EVENTS = 'account_events';

@@ -26,7 +26,7 @@ import {
 } from './activities.js';
 import {
   accountEventsUpTo,
-  countCommittedBetween,
+  committedExactly,
   type EventCursor,
   eventsAfter,
   indexAccountEvents,
@@ -60,7 +60,7 @@ const INDEX_MS = 2000;
 /** Enrollments whose metrics stay in memory between checkpoints, beyond which they are read. */
 const MAX_CACHED_METRICS = 20_000;
 /** Events handed over by the ingestion and not yet tracked, beyond which they are read back. */
-const MAX_HANDED_EVENTS = 200_000;
+const MAX_HANDED_EVENTS = 50_000;
 
 export interface TrackerOptions {
   database: Pick<Database, 'db' | 'dialect'>;
@@ -208,7 +208,7 @@ export function createTracker({
       if (events.length >= chunkSize) break;
       const next =
         group.after === null
-          ? (await countCommittedBetween(trx, dialect, at, lastOf(group))) === group.events.length
+          ? await committedExactly(trx, dialect, at, lastOf(group), group.events.length)
           : group.after === at.seq;
       if (!next) break;
       handed.shift();
