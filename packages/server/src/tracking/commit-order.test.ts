@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase, testEngines } from '../testing/engines.js';
+import { makeWorkspace, T0 } from '../testing/factories.js';
+import { committedExactly, type EventCursor, eventsAfter, insertEvents } from './events.repo.js';
+
+describe.each(testEngines())('events in commit order [%s]', (engine) => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(engine);
+  });
+  afterAll(async () => database.drop());
+
+  it('tells whether exactly so many events are committed between two positions', async () => {
+    const { db, dialect } = database;
+    const workspaceId = (await makeWorkspace(db)).id;
+    const origin: EventCursor = { txid: '0', seq: 0 };
+    const before = (await eventsAfter(db, dialect, origin, 100_000)).length;
+    // Three commits of 1, 3 and 2 events.
+    let sent = 0;
+    for (const size of [1, 3, 2]) {
+      await insertEvents(
+        db,
+        dialect,
+        Array.from({ length: size }, () => ({
+          workspace_id: workspaceId,
+          message_id: `m${++sent}`,
+          type: 'track',
+          event: 'Contact Synced',
+          account_key: 'acme',
+          user_id: 'ada',
+          anonymous_id: null,
+          timestamp: T0,
+          received_at: T0,
+          payload: '{}',
+        })),
+      );
+    }
+    const stored = (await eventsAfter(db, dialect, origin, 100_000)).slice(before);
+    expect(stored.map((e) => e.message_id)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+    const positions = [
+      stored[0] === undefined ? origin : { txid: stored[0].txid, seq: stored[0].seq - 1 },
+      ...stored.map((e) => ({ txid: e.txid, seq: e.seq })),
+    ];
+    // Every pair of positions, with the true count and its neighbours.
+    for (const [i, from] of positions.entries()) {
+      for (const [j, to] of positions.entries()) {
+        const between = Math.max(0, j - i);
+        for (const count of [between - 1, between, between + 1, between + 5]) {
+          if (count < 0) continue;
+          expect(
+            await committedExactly(db, dialect, from, to, count),
+            `${count} between positions ${i} and ${j}`,
+          ).toBe(count === between);
+        }
+      }
+    }
+  });
+});
