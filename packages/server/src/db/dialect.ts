@@ -64,6 +64,21 @@ export interface Dialect {
   keyOrderedTable<T extends string, C extends string>(
     table: CreateTableBuilder<T, C>,
   ): CreateTableBuilder<T, C>;
+  /**
+   * Keys a new table read by `group` (equal for many rows), its rows in `order` within a group.
+   * SQLite stores the table in (group, order) order: a `without rowid` primary key. PostgreSQL
+   * indexes `group` alone, and equal keys share one index entry per page (B-tree
+   * deduplication): the index of a table that takes rows at thousands of places then stays
+   * small enough to be written in memory. The statements to run after the table's.
+   */
+  groupedTable<T extends string, C extends string>(
+    table: CreateTableBuilder<T, C>,
+    name: T,
+    group: readonly C[],
+    order: readonly C[],
+  ): { table: CreateTableBuilder<T, C>; indexes: RawBuilder<unknown>[] };
+  /** The UTC calendar day (`YYYY-MM-DD`, a `types.date`) of an instant. */
+  utcDay(instant: RawBuilder<unknown>): RawBuilder<string>;
   /** The ORDER BY list of commit order over the `events` table. */
   commitOrder(direction?: 'asc' | 'desc'): RawBuilder<unknown>;
   /** The index that reads in commit order need (none on SQLite, where `seq` is that order). */
@@ -91,6 +106,13 @@ export const sqliteDialect: Dialect = {
   storedAfter: ({ seq }) => sql<boolean>`seq > ${seq}`,
   committedUpTo: ({ seq }) => sql<boolean>`seq <= ${seq}`,
   keyOrderedTable: (table) => table.modifyEnd(sql`without rowid`),
+  groupedTable: (table, name, group, order) => ({
+    table: sqliteDialect.keyOrderedTable(
+      table.addPrimaryKeyConstraint(`${name}_pk`, [...group, ...order]),
+    ),
+    indexes: [],
+  }),
+  utcDay: (instant) => sql<string>`substr(${instant}, 1, 10)`,
   commitOrder: (direction = 'asc') => sql.raw(`events.seq ${direction}`),
   appendOnlyGuard: (table) =>
     (['update', 'delete'] as const).map((op) =>
@@ -119,6 +141,13 @@ export const postgresDialect: Dialect = {
   storedAfter: ({ txid, seq }) => sql<boolean>`(txid, seq) > (cast(${txid} as xid8), ${seq})`,
   committedUpTo: ({ txid, seq }) => sql<boolean>`(txid, seq) <= (cast(${txid} as xid8), ${seq})`,
   keyOrderedTable: (table) => table,
+  groupedTable: (table, name, group) => ({
+    table,
+    indexes: [
+      sql`create index ${sql.id(`${name}_group`)} on ${sql.table(name)} (${sql.join(group.map((column) => sql.ref(column)))})`,
+    ],
+  }),
+  utcDay: (instant) => sql<string>`cast(${instant} at time zone 'UTC' as date)`,
   commitOrder: (direction = 'asc') => sql.raw(`events.txid ${direction}, events.seq ${direction}`),
   commitOrderIndex: (table, seqColumn) => [
     sql.raw(`create index ${table}_commit_order on ${table} (txid, ${seqColumn})`),

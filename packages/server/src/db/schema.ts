@@ -204,6 +204,8 @@ export interface EventsTable {
 export interface AccountEventsTable {
   workspace_id: string;
   account_key: string;
+  /** The UTC day of `timestamp`: an account's events are read newest day first. */
+  day: string;
   timestamp: Instant;
   seq: number;
 }

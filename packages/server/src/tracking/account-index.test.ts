@@ -17,14 +17,15 @@ import {
   type TimelinePosition,
 } from './events.repo.js';
 
-const MINUTE = 60_000;
-const at = (minutes: number) => new Date(Date.parse(T0) + minutes * MINUTE).toISOString();
+// Seven hours a step: the events span several UTC days, which the index is grouped by.
+const STEP = 7 * 3_600_000;
+const at = (steps: number) => new Date(Date.parse(T0) + steps * STEP).toISOString();
 
 /** Events of `acme` (with ties in time and a late arrival), and of others that must not show. */
 function eventsOf(workspaceId: string, otherWorkspaceId: string): NewEvent[] {
   const event = (
     messageId: string,
-    minutes: number,
+    steps: number,
     accountKey: string | null,
     type = 'track',
     workspace = workspaceId,
@@ -36,7 +37,7 @@ function eventsOf(workspaceId: string, otherWorkspaceId: string): NewEvent[] {
     account_key: accountKey,
     user_id: 'ada',
     anonymous_id: null,
-    timestamp: at(minutes),
+    timestamp: at(steps),
     received_at: at(60),
     payload: JSON.stringify({ type, messageId }),
   });
@@ -190,7 +191,7 @@ describe.each(testEngines())('the account index, written in bulk [%s]', (engine)
     }
   });
 
-  it('indexes the events stored before the account index had a table of its own', async () => {
+  it('indexes, by day, the events stored before the account index had a table of its own', async () => {
     const fresh = await createTestDatabase(engine, { migrate: false });
     try {
       const { db, dialect } = fresh;
@@ -206,7 +207,7 @@ describe.each(testEngines())('the account index, written in bulk [%s]', (engine)
       const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 1000);
       const indexed = await db
         .selectFrom('account_events')
-        .select(['workspace_id', 'account_key', 'timestamp', 'seq'])
+        .select(['workspace_id', 'account_key', 'day', 'timestamp', 'seq'])
         .orderBy('seq')
         .execute();
       expect(indexed.map((row) => ({ ...row, seq: Number(row.seq) }))).toEqual(
@@ -215,6 +216,7 @@ describe.each(testEngines())('the account index, written in bulk [%s]', (engine)
           .map(({ workspace_id, account_key, timestamp, seq }) => ({
             workspace_id,
             account_key,
+            day: new Date(timestamp).toISOString().slice(0, 10),
             timestamp,
             seq,
           })),

@@ -192,11 +192,17 @@ export async function indexAccountEvents(
   if (passed(from, upTo)) return 0;
   const result = await db
     .insertInto('account_events')
-    .columns(['workspace_id', 'account_key', 'timestamp', 'seq'])
+    .columns(['workspace_id', 'account_key', 'day', 'timestamp', 'seq'])
     .expression((eb) =>
       eb
         .selectFrom('events')
-        .select(['workspace_id', sql<string>`account_key`.as('account_key'), 'timestamp', 'seq'])
+        .select([
+          'workspace_id',
+          sql<string>`account_key`.as('account_key'),
+          dialect.utcDay(sql.ref('timestamp')).as('day'),
+          'timestamp',
+          'seq',
+        ])
         .where(dialect.storedAfter(from))
         .where(dialect.committedUpTo(upTo))
         .where('account_key', 'is not', null)
@@ -324,6 +330,8 @@ export async function accountTimeline(
       const column = (name: string) => sql.ref(`${table}.${name}`);
       const [timestamp, seq] = [column('timestamp'), column('seq')];
       const at = before?.timestamp ?? '';
+      // The index is read newest day first (decision 0012); the tail has no days.
+      const byDay = table === 'account_events';
       return query
         .where(sql<boolean>`${column('workspace_id')} = ${workspaceId}`)
         .where(sql<boolean>`${column('account_key')} = ${accountKey}`)
@@ -334,7 +342,11 @@ export async function accountTimeline(
               : sql<boolean>`(${timestamp} < ${at} or (${timestamp} = ${at} and ${seq} < ${before.seq}))`,
           ),
         )
+        .$if(before !== undefined && byDay, (q) =>
+          q.where(sql<boolean>`${column('day')} <= ${new Date(at).toISOString().slice(0, 10)}`),
+        )
         .$if(type !== undefined, (q) => q.where(sql<boolean>`events.type = ${type ?? ''}`))
+        .$if(byDay, (q) => q.orderBy(column('day'), 'desc'))
         .orderBy(timestamp, 'desc')
         .orderBy(seq, 'desc')
         .limit(limit);
@@ -408,7 +420,7 @@ export async function deleteEventsReceivedBefore(
     await trx
       .deleteFrom('account_events')
       .where(
-        (eb) => eb.refTuple('workspace_id', 'account_key', 'timestamp', 'seq'),
+        (eb) => eb.refTuple('workspace_id', 'account_key', 'day', 'seq'),
         'in',
         (eb) =>
           eb
@@ -416,11 +428,11 @@ export async function deleteEventsReceivedBefore(
             .select([
               'workspace_id',
               sql<string>`account_key`.as('account_key'),
-              'timestamp',
+              dialect.utcDay(sql.ref('timestamp')).as('day'),
               'seq',
             ])
             .where('seq', 'in', expired(eb))
-            .$asTuple('workspace_id', 'account_key', 'timestamp', 'seq'),
+            .$asTuple('workspace_id', 'account_key', 'day', 'seq'),
       )
       .execute();
     const result = await trx.deleteFrom('events').where('seq', 'in', expired).executeTakeFirst();

@@ -5,6 +5,7 @@ import * as access from './0002-access.js';
 import * as programArchive from './0003-program-archive.js';
 import * as tracking from './0004-tracking.js';
 import * as accountEvents from './0005-account-events.js';
+import * as accountEventsByDay from './0006-account-events-by-day.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -18,4 +19,5 @@ export const migrations: Record<string, WaymarkMigration> = {
   '0003-program-archive': programArchive,
   '0004-tracking': tracking,
   '0005-account-events': accountEvents,
+  '0006-account-events-by-day': accountEventsByDay,
 };
