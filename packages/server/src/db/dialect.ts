@@ -136,10 +136,15 @@ export const postgresDialect: Dialect = {
     table.addColumn('txid', sql`xid8`, (col: ColumnDefinitionBuilder) =>
       col.notNull().defaultTo(sql`pg_current_xact_id()`),
     ),
+  // Each bound on the row also bounds `txid` alone, which the row implies: with no statistics
+  // (autovacuum off, or a table that just grew), the planner takes a row comparison for a third
+  // of the table and scans all of it, while a range on one column reads as a small slice.
   committedAfter: ({ txid, seq }) =>
-    sql<boolean>`(txid, seq) > (cast(${txid} as xid8), ${seq}) and txid < pg_snapshot_xmin(pg_current_snapshot())`,
-  storedAfter: ({ txid, seq }) => sql<boolean>`(txid, seq) > (cast(${txid} as xid8), ${seq})`,
-  committedUpTo: ({ txid, seq }) => sql<boolean>`(txid, seq) <= (cast(${txid} as xid8), ${seq})`,
+    sql<boolean>`txid >= cast(${txid} as xid8) and (txid, seq) > (cast(${txid} as xid8), ${seq}) and txid < pg_snapshot_xmin(pg_current_snapshot())`,
+  storedAfter: ({ txid, seq }) =>
+    sql<boolean>`txid >= cast(${txid} as xid8) and (txid, seq) > (cast(${txid} as xid8), ${seq})`,
+  committedUpTo: ({ txid, seq }) =>
+    sql<boolean>`txid <= cast(${txid} as xid8) and (txid, seq) <= (cast(${txid} as xid8), ${seq})`,
   keyOrderedTable: (table) => table,
   groupedTable: (table, name, group) => ({
     table,
