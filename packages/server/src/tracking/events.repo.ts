@@ -218,6 +218,14 @@ export async function indexAccountEvents(
 }
 
 /**
+ * A workspace's events stored after the account index's cursor: its tail, found by position in
+ * commit order. `|| ''` keeps both planners off the de-duplication index, whose workspace prefix
+ * would have them read every event the workspace ever stored.
+ */
+const inTail = (dialect: Dialect, workspaceId: string, indexed: EventCursor) =>
+  sql<boolean>`${dialect.storedAfter(indexed)} and workspace_id || '' = ${workspaceId}`;
+
+/**
  * The events of some accounts of one workspace that the tracking has read (up to the cursor),
  * each account's oldest first: those the account index holds, and those stored after it.
  */
@@ -248,8 +256,7 @@ export async function accountEventsUpTo(
       )
       .execute()),
     ...(await events()
-      .where(dialect.storedAfter(indexed))
-      .where('workspace_id', '=', workspaceId)
+      .where(inTail(dialect, workspaceId, indexed))
       .where('account_key', 'in', accountKeys)
       .execute()),
   ];
@@ -321,7 +328,11 @@ export async function accountTimeline(
 ): Promise<TimelineEvent[]> {
   const { before, type, limit } = options;
   const indexed = await accountIndexCursor(db);
-  /** What both reads share: the account's events, older than `before`, of the type, a page. */
+  // The tail is read up to the last event stored now: a range bounded on both sides, which
+  // PostgreSQL's planner sees as a small slice even where it has no statistics.
+  const last = await lastStoredEvent(db, dialect);
+  if (last === null) return [];
+  /** What both reads share: the account's events older than `before`, of the type, a page. */
   const newestPage =
     (table: 'events' | 'account_events') =>
     <TB extends 'events' | 'account_events', O>(
@@ -333,7 +344,6 @@ export async function accountTimeline(
       // The index is read newest day first (decision 0012); the tail has no days.
       const byDay = table === 'account_events';
       return query
-        .where(sql<boolean>`${column('workspace_id')} = ${workspaceId}`)
         .where(sql<boolean>`${column('account_key')} = ${accountKey}`)
         .$if(before !== undefined, (q) =>
           q.where(
@@ -358,12 +368,14 @@ export async function accountTimeline(
       .selectFrom('account_events')
       .innerJoin('events', 'events.seq', 'account_events.seq')
       .select(TIMELINE_COLUMNS.map((column) => `events.${column}` as const))
+      .where('account_events.workspace_id', '=', workspaceId)
       .$call(newestPage('account_events'))
       .execute()),
     ...(await db
       .selectFrom('events')
       .select(TIMELINE_COLUMNS)
-      .where(dialect.storedAfter(indexed))
+      .where(inTail(dialect, workspaceId, indexed))
+      .where(dialect.committedUpTo(last))
       .$call(newestPage('events'))
       .execute()),
   ];
