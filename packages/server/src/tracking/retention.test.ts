@@ -83,6 +83,19 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
     workspaceId = (await makeWorkspace(database.db)).id;
   });
 
+  it('keeps the index entries of kept events on the same account and day as expired ones', async () => {
+    const { db, dialect } = database;
+    // Both happened on one day; the second was received 39 days later (a late upload).
+    const early = { ...event(40), event: 'On time' };
+    const late = { ...event(1), event: 'Late', timestamp: early.timestamp };
+    await insertEvents(db, dialect, [early, late]);
+    await trackAll();
+    expect(await seqsIn('account_events')).toHaveLength(2);
+    expect(await deleteExpiredEvents(db, dialect, NOW, 30)).toBe(1);
+    expect(await kept()).toEqual(['Late']);
+    expect(await seqsIn('account_events')).toEqual(await seqsIn('events'));
+  });
+
   it('deletes the events received before the cutoff, in bounded statements, and counts them', async () => {
     const { db, dialect } = database;
     await insertEvents(db, dialect, [
