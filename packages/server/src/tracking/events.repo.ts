@@ -353,7 +353,9 @@ export async function accountTimeline(
           ),
         )
         .$if(before !== undefined && byDay, (q) =>
-          q.where(sql<boolean>`${column('day')} <= ${new Date(at).toISOString().slice(0, 10)}`),
+          q.where(
+            sql<boolean>`${column('day')} <= ${dialect.utcDay(sql`cast(${at} as ${sql.raw(dialect.types.instant)})`)}`,
+          ),
         )
         .$if(type !== undefined, (q) => q.where(sql<boolean>`events.type = ${type ?? ''}`))
         .$if(byDay, (q) => q.orderBy(column('day'), 'desc'))
