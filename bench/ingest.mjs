@@ -5,6 +5,10 @@
 //   BENCH_ENGINES=sqlite npm run bench:ingest
 //   BENCH_SECONDS=300 npm run bench:ingest       # the flat-memory run
 //   BENCH_CPU_PROF=1 npm run bench:ingest        # + the server's top self-time functions
+//   BENCH_SERVER_DIST=packages/server/dist-b npm run bench:ingest
+//                                                # another build of the server: a copy of `dist`
+//                                                # beside it, to weigh two builds in turns (run to
+//                                                # run, this machine's speed drifts by ±15%)
 //
 // Three processes per engine, so that no one's CPU or memory is counted as another's:
 //   - this one, the load generator: BENCH_CONNECTIONS keep-alive connections, each posting
@@ -45,7 +49,11 @@ const PG_URL =
   process.env.WAYMARK_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/waymark_test';
 
 const SELF = fileURLToPath(import.meta.url);
-const SERVER_DIST = path.resolve(path.dirname(SELF), '../packages/server/dist');
+const SERVER_DIST = path.resolve(
+  path.dirname(SELF),
+  '..',
+  process.env.BENCH_SERVER_DIST ?? 'packages/server/dist',
+);
 const serverRequire = createRequire(path.join(SERVER_DIST, 'index.js'));
 const dist = (file) => import(path.join(SERVER_DIST, file));
 

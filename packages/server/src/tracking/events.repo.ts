@@ -18,6 +18,18 @@ export interface StoredEvent extends NewEvent {
   txid: string;
 }
 
+/**
+ * Oldest first, by time, then by position. ISO instants order as text: no collation needed
+ * (`localeCompare` measured half as fast again).
+ */
+export function inTimeOrder(
+  a: { timestamp: string; seq: number | string },
+  b: { timestamp: string; seq: number | string },
+): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
+  return Number(a.seq) - Number(b.seq);
+}
+
 /** Where the tracking has read up to, in commit order. */
 export interface EventCursor {
   txid: string;
@@ -266,7 +278,7 @@ export async function accountEventsUpTo(
     byAccount.get(row.account_key ?? '')?.push({ ...row, txid: txid_text });
   }
   for (const list of byAccount.values()) {
-    list.sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.seq - b.seq);
+    list.sort(inTimeOrder);
   }
   return byAccount;
 }
@@ -382,9 +394,7 @@ export async function accountTimeline(
       .execute()),
   ];
   const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
-  return [...bySeq.values()]
-    .sort((a, b) => b.timestamp.localeCompare(a.timestamp) || Number(b.seq) - Number(a.seq))
-    .slice(0, limit);
+  return [...bySeq.values()].sort((a, b) => inTimeOrder(b, a)).slice(0, limit);
 }
 
 /** A stored event's columns but those the timeline already knows (its workspace and account). */

@@ -30,6 +30,7 @@ import {
   type EventCursor,
   eventsAfter,
   indexAccountEvents,
+  inTimeOrder,
   lastStoredEvent,
   passed,
   peekCursor,
@@ -335,9 +336,7 @@ export function createTracker({
         );
         const rebuild: string[] = [];
         for (const account of accounts.values()) {
-          const events = (eventsByAccount.get(account.externalId) ?? []).sort(
-            (a, b) => a.timestamp.localeCompare(b.timestamp) || a.seq - b.seq,
-          );
+          const events = (eventsByAccount.get(account.externalId) ?? []).sort(inTimeOrder);
           const { activities, traits } = accountActivities(account, events);
           if (traits !== account.traits) {
             await updateAccountTraits(trx, workspaceId, account.id, traits, now);
