@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { migrateToLatest } from '../db/migrate.js';
 import { migrations } from '../db/migrations/index.js';
-import { createTestDatabase, type TestDatabase, testEngines } from '../testing/engines.js';
+import { describeEngines } from '../testing/describe-engines.js';
+import { createTestDatabase } from '../testing/engines.js';
 import { makeWorkspace, T0 } from '../testing/factories.js';
 import { call, startTestServer } from '../testing/test-server.js';
 import { basicAuth, trackingWorkspace } from '../testing/tracking.js';
@@ -56,16 +57,9 @@ function eventsOf(workspaceId: string, otherWorkspaceId: string): NewEvent[] {
   ];
 }
 
-describe.each(testEngines())('the account index, written in bulk [%s]', (engine) => {
-  let database: TestDatabase;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(engine);
-  });
-  afterAll(async () => database.drop());
-
+describeEngines('the account index, written in bulk', (use, engine) => {
   it('shows every event of the account, wherever the index stands', async () => {
-    const { db, dialect } = database;
+    const { db, dialect } = use();
     const workspaceId = (await makeWorkspace(db)).id;
     const otherWorkspaceId = (await makeWorkspace(db)).id;
     const sent = eventsOf(workspaceId, otherWorkspaceId);

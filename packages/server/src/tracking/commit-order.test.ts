@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase, testEngines } from '../testing/engines.js';
+import { expect, it } from 'vitest';
+import { describeEngines } from '../testing/describe-engines.js';
 import { makeWorkspace, T0 } from '../testing/factories.js';
 import { committedExactly, type EventCursor, eventsAfter, insertEvents } from './events.repo.js';
 
-describe.each(testEngines())('events in commit order [%s]', (engine) => {
-  let database: TestDatabase;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(engine);
-  });
-  afterAll(async () => database.drop());
-
+describeEngines('events in commit order', (use) => {
   it('tells whether exactly so many events are committed between two positions', async () => {
-    const { db, dialect } = database;
+    const { db, dialect } = use();
     const workspaceId = (await makeWorkspace(db)).id;
     const origin: EventCursor = { txid: '0', seq: 0 };
     const before = (await eventsAfter(db, dialect, origin, 100_000)).length;
