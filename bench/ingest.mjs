@@ -55,6 +55,7 @@ const SERVER_DIST = path.resolve(
   process.env.BENCH_SERVER_DIST ?? 'packages/server/dist',
 );
 const serverRequire = createRequire(path.join(SERVER_DIST, 'index.js'));
+// The server under test, its helpers and its packages all come from this one build.
 const dist = (file) => import(path.join(SERVER_DIST, file));
 
 /** The program every account is enrolled in; `setup` is what the latency markers complete. */
@@ -151,7 +152,7 @@ async function serveChild(kind, options) {
     });
     app.post('/v1/batch', async () => ({ success: true }));
   } else {
-    const { buildServer, migrateToLatest, openDatabase } = await import('@waymark/server');
+    const { buildServer, migrateToLatest, openDatabase } = await dist('index.js');
     database = openDatabase(
       options.engine === 'sqlite'
         ? { WAYMARK_DATA_DIR: options.dataDir }
@@ -265,7 +266,7 @@ async function seed(db, { accounts, markerAccounts, writeKey }) {
   const { programDefinitionSchema, initialProgress, emptyMetricState } = await import(
     '@waymark/core'
   );
-  const { definitionHash } = await import('@waymark/server');
+  const { definitionHash } = await dist('index.js');
   const { insertProgram, insertProgramVersion } = await dist('programs/programs.repo.js');
   const { newId } = await dist('db/ids.js');
   const { progressRow } = await dist('enrollments/progress.repo.js');
@@ -964,7 +965,8 @@ async function main() {
       `${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured (bare: ${BARE_SECONDS} s), ` +
       `${MARKERS_PER_SECOND} latency markers/s\n` +
       `node ${process.version}, ${os.cpus().length} cpu(s) (${os.cpus()[0]?.model.trim()}), ` +
-      `${mb(os.totalmem())} RAM, server log level ${LOG_LEVEL}\n`,
+      `${mb(os.totalmem())} RAM, server log level ${LOG_LEVEL}, ` +
+      `server build ${path.relative(path.resolve(path.dirname(SELF), '..'), SERVER_DIST)}\n`,
   );
   const results = [];
   for (const engine of ENGINES) {
