@@ -5,6 +5,7 @@ import { createPostgresDialect, createPostgresPool, redactConnectionString } fro
 import type { DB } from './schema.js';
 import { openSqliteFile, WaymarkSqliteDialect } from './sqlite.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { WriteLock } from './write-lock.js';
 
 export type Db = Kysely<DB>;
 
@@ -13,6 +14,8 @@ export interface Database {
   readonly dialect: Dialect;
   /** Where the data lives, safe to print (no password). */
   readonly location: string;
+  /** An SQLite file, which other threads of this process may open, taking `writeLock` to write. */
+  readonly sqlite?: { file: string; writeLock: WriteLock };
   close(): Promise<void>;
 }
 
@@ -30,17 +33,18 @@ export function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'WAYMARK_DATA
   }
   const file = sqliteFile(config);
   const connection = openSqliteFile(file);
-  const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(connection) });
   if (file === ':memory:') {
+    const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(connection) });
     return { db, dialect: sqliteDialect, location: file, close: () => db.destroy() };
   }
-  // The checkpointer keeps the log short; commits checkpoint only if it falls far behind.
-  connection.pragma('wal_autocheckpoint = 16000');
+  const writeLock = new WriteLock();
+  const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(connection, writeLock) });
   const checkpointer = startCheckpointer(file);
   return {
     db,
     dialect: sqliteDialect,
     location: file,
+    sqlite: { file, writeLock },
     close: async () => {
       await checkpointer.stop();
       await db.destroy();

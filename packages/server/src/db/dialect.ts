@@ -31,6 +31,11 @@ export interface Dialect {
      * SQLite binds values in process faster than it reads JSON.
      */
     readonly jsonRecordsetInsert: boolean;
+    /**
+     * The tracking reads and computes without the write lock, then writes after checking that
+     * nothing it read changed (`tracking_version`): SQLite has one writer for the whole file.
+     */
+    readonly optimisticTracking: boolean;
   };
   /** Adds an auto-incrementing integer primary key column (named `id` unless told). */
   serialPrimaryKey<T extends string, C extends string, N extends string = 'id'>(
@@ -92,7 +97,7 @@ export interface Dialect {
 export const sqliteDialect: Dialect = {
   engine: 'sqlite',
   types: { instant: 'text', date: 'text', json: 'text', flag: 'integer' },
-  capabilities: { concurrentWorkers: false, jsonRecordsetInsert: false },
+  capabilities: { concurrentWorkers: false, jsonRecordsetInsert: false, optimisticTracking: true },
   serialPrimaryKey: (table, name) =>
     table.addColumn(name ?? 'id', 'integer', (col: ColumnDefinitionBuilder) =>
       col.primaryKey().autoIncrement().notNull(),
@@ -127,7 +132,7 @@ export const sqliteDialect: Dialect = {
 export const postgresDialect: Dialect = {
   engine: 'postgres',
   types: { instant: 'timestamptz', date: 'date', json: 'jsonb', flag: 'boolean' },
-  capabilities: { concurrentWorkers: true, jsonRecordsetInsert: true },
+  capabilities: { concurrentWorkers: true, jsonRecordsetInsert: true, optimisticTracking: false },
   serialPrimaryKey: (table, name) =>
     table.addColumn(name ?? 'id', 'bigint', (col: ColumnDefinitionBuilder) =>
       col.primaryKey().generatedAlwaysAsIdentity(),

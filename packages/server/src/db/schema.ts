@@ -232,6 +232,12 @@ export interface TrackingCursorTable {
   updated_at: Instant;
 }
 
+/** How many changes the tracking's inputs have seen (migration 0007): one row, id 1. */
+export interface TrackingVersionTable {
+  id: number;
+  changes: string | number;
+}
+
 export interface DB {
   workspaces: WorkspacesTable;
   users: UsersTable;
@@ -252,4 +258,5 @@ export interface DB {
   account_users: AccountUsersTable;
   enrollment_metrics: EnrollmentMetricsTable;
   tracking_cursor: TrackingCursorTable;
+  tracking_version: TrackingVersionTable;
 }

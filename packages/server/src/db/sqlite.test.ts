@@ -3,8 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { openSqliteFile, sqliteDriver, WaymarkSqliteDialect } from './sqlite.js';
+import {
+  openSqliteFile,
+  sqliteDriver,
+  WaymarkSqliteDialect,
+  withDeferredWrites,
+} from './sqlite.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { WriteLock } from './write-lock.js';
 
 describe('the SQLite driver', () => {
   it('is better-sqlite3 12 on Node 20 and the Node-API build (13) from Node 22 on', () => {
@@ -76,6 +82,84 @@ describe('SQLite as Waymark runs it', () => {
       });
     } finally {
       await db.destroy();
+    }
+  });
+
+  type T = { t: { x: number } };
+  /** Two connections to one file, as the main thread and the tracking thread hold them. */
+  const twoConnections = async () => {
+    const file = fileIn();
+    const lock = new WriteLock();
+    const open = () =>
+      new Kysely<T>({
+        dialect: new WaymarkSqliteDialect(openSqliteFile(file), new WriteLock(lock.buffer)),
+      });
+    const [first, second] = [open(), open()];
+    await sql`create table t (x integer)`.execute(first);
+    return { first, second, close: () => Promise.all([first.destroy(), second.destroy()]) };
+  };
+
+  it('has connections of one process take turns at writing through the write lock', async () => {
+    const { first, second, close } = await twoConnections();
+    try {
+      const order: string[] = [];
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const firstWrites = first.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ x: 1 }).execute();
+        order.push('first wrote');
+        await held;
+        order.push('first commits');
+      });
+      while (order.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      expect(await second.selectFrom('t').selectAll().execute()).toEqual([]); // no turn needed
+      order.push('second read');
+      // SQLite's own lock would fail this at once (or sleep the thread): it waits its turn.
+      const secondWrites = second
+        .insertInto('t')
+        .values({ x: 2 })
+        .execute()
+        .then(() => order.push('second wrote'));
+      await new Promise((resolve) => setImmediate(resolve));
+      release();
+      await Promise.all([firstWrites, secondWrites]);
+      expect(order).toEqual(['first wrote', 'second read', 'first commits', 'second wrote']);
+      expect(await first.selectFrom('t').select('x').orderBy('x').execute()).toEqual([
+        { x: 1 },
+        { x: 2 },
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('keeps the writes of deferred work for later, reading what is committed meanwhile', async () => {
+    const { first, second, close } = await twoConnections();
+    try {
+      await first.insertInto('t').values({ x: 1 }).execute();
+      const { result, writes } = await withDeferredWrites(first, async (db) => {
+        await db.insertInto('t').values({ x: 10 }).execute();
+        await second.insertInto('t').values({ x: 2 }).execute(); // another connection's commit
+        await expect(db.insertInto('t').values({ x: 11 }).returning('x').execute()).rejects.toThrow(
+          /cannot be deferred/,
+        );
+        return db.selectFrom('t').select('x').orderBy('x').execute();
+      });
+      expect(result).toEqual([{ x: 1 }, { x: 2 }]);
+      expect(writes.map((write) => write.parameters)).toEqual([[10]]);
+      // The connection writes again once the work is done, and the kept writes run as given.
+      await first.transaction().execute(async (trx) => {
+        for (const write of writes) await trx.executeQuery(write);
+      });
+      expect(await second.selectFrom('t').select('x').orderBy('x').execute()).toEqual([
+        { x: 1 },
+        { x: 2 },
+        { x: 10 },
+      ]);
+    } finally {
+      await close();
     }
   });
 });

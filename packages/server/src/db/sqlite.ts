@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type SQLite from 'better-sqlite3';
 import {
-  CompiledQuery,
+  type CompiledQuery,
   type DatabaseConnection,
   type Driver,
   type Kysely,
@@ -12,6 +12,7 @@ import {
   SqliteDialect,
   SqliteDriver,
 } from 'kysely';
+import type { WriteLock } from './write-lock.js';
 
 const require = createRequire(import.meta.url);
 
@@ -40,6 +41,9 @@ export function openSqliteFile(file: string): SQLite.Database {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // The checkpointer keeps the log short (`startCheckpointer`); commits checkpoint only if it
+  // falls far behind, on every connection that writes.
+  if (file !== ':memory:') db.pragma('wal_autocheckpoint = 16000');
   return db;
 }
 
@@ -65,7 +69,12 @@ const CACHED_STATEMENTS = 200;
  */
 class CachedStatementsConnection implements DatabaseConnection {
   readonly #statements = new Map<string, SQLite.Statement>();
-  constructor(private readonly database: SQLite.Database) {}
+  /** Writes kept instead of run, while `deferWrites` is on. */
+  #deferred: CompiledQuery[] | null = null;
+  constructor(
+    private readonly database: SQLite.Database,
+    private readonly writeLock: WriteLock | null,
+  ) {}
 
   #prepare(sql: string): SQLite.Statement {
     const known = this.#statements.get(sql);
@@ -83,22 +92,64 @@ class CachedStatementsConnection implements DatabaseConnection {
     return statement;
   }
 
-  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const statement = this.#prepare(compiledQuery.sql);
     const parameters = compiledQuery.parameters as unknown[];
-    if (statement.reader) return Promise.resolve({ rows: statement.all(parameters) as R[] });
-    const { changes, lastInsertRowid } = statement.run(parameters);
-    return Promise.resolve({
-      numAffectedRows: BigInt(changes),
-      insertId: BigInt(lastInsertRowid),
-      rows: [],
-    });
+    if (!statement.readonly && this.#deferred !== null) {
+      if (statement.reader) throw new Error('a write that returns rows cannot be deferred');
+      this.#deferred.push(compiledQuery);
+      return { numAffectedRows: 0n, rows: [] };
+    }
+    // A write outside a transaction takes the process's write lock for itself.
+    const lock = !statement.readonly && !this.database.inTransaction ? this.writeLock : null;
+    await lock?.acquire();
+    try {
+      if (statement.reader) return { rows: statement.all(parameters) as R[] };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    } finally {
+      lock?.release();
+    }
   }
 
   /** Runs one statement once for each row of parameters, as `executeQuery` would each. */
   runEach(sql: string, rows: readonly unknown[][]): SQLite.RunResult[] {
+    if (this.#deferred !== null) throw new Error('the writes of runEachRow are never deferred');
     const statement = this.#prepare(sql);
     return rows.map((parameters) => statement.run(parameters));
+  }
+
+  /**
+   * Takes the write lock up front (the process's, then SQLite's), so that a transaction never
+   * fails half-way on SQLITE_BUSY.
+   */
+  async begin(): Promise<void> {
+    await this.writeLock?.acquire();
+    try {
+      this.#prepare('begin immediate').run();
+    } catch (error) {
+      this.writeLock?.release();
+      throw error;
+    }
+  }
+
+  end(how: 'commit' | 'rollback'): void {
+    try {
+      this.#prepare(how).run();
+    } finally {
+      this.writeLock?.release();
+    }
+  }
+
+  deferWrites(): void {
+    this.#deferred = [];
+  }
+
+  /** The writes kept since `deferWrites`, in order; writes run again from now on. */
+  takeDeferred(): CompiledQuery[] {
+    const deferred = this.#deferred ?? [];
+    this.#deferred = null;
+    return deferred;
   }
 
   // Streams keep their statement busy while iterated: they get their own.
@@ -131,16 +182,47 @@ export function runEachRow(
   });
 }
 
+/**
+ * Runs `work` on SQLite's connection with its writes kept instead of run: it reads what is
+ * committed and takes no lock, and its writes come back, in order, to be run later in a
+ * transaction of their own. Writes that return rows, and `runEachRow`, are refused meanwhile.
+ */
+export function withDeferredWrites<DB, T>(
+  db: Kysely<DB>,
+  work: (connection: Kysely<DB>) => Promise<T>,
+): Promise<{ result: T; writes: CompiledQuery[] }> {
+  return db.connection().execute(async (connection) => {
+    const raw = await connection.getExecutor().provideConnection(async (c) => c);
+    if (!(raw instanceof CachedStatementsConnection)) {
+      throw new Error('withDeferredWrites needs the SQLite connection');
+    }
+    raw.deferWrites();
+    try {
+      const result = await work(connection);
+      return { result, writes: raw.takeDeferred() };
+    } finally {
+      raw.takeDeferred();
+    }
+  });
+}
+
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #connection: CachedStatementsConnection;
-  constructor(database: SQLite.Database) {
+  constructor(database: SQLite.Database, writeLock: WriteLock | null) {
     super({ database });
-    this.#connection = new CachedStatementsConnection(database);
+    this.#connection = new CachedStatementsConnection(database, writeLock);
   }
 
-  /** Write transactions take the write lock up front, so they never fail half-way on SQLITE_BUSY. */
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    await (connection as CachedStatementsConnection).begin();
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    (connection as CachedStatementsConnection).end('commit');
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    (connection as CachedStatementsConnection).end('rollback');
   }
 
   /**
@@ -174,11 +256,15 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 }
 
 export class WaymarkSqliteDialect extends SqliteDialect {
-  constructor(private readonly database: SQLite.Database) {
+  /** `writeLock`: shared by the threads of this process that write the same file. */
+  constructor(
+    private readonly database: SQLite.Database,
+    private readonly writeLock: WriteLock | null = null,
+  ) {
     super({ database });
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.database);
+    return new ImmediateSqliteDriver(this.database, this.writeLock);
   }
   override createAdapter(): SqliteAdapter {
     return new TransactionalDdlSqliteAdapter();

@@ -29,6 +29,7 @@ import { replayRoutes } from '../tracking/replay.routes.js';
 import { createEventRetention } from '../tracking/retention.js';
 import { timelineRoutes } from '../tracking/timeline.routes.js';
 import { createTracker, type Tracker } from '../tracking/tracker.js';
+import { startTrackerThread } from '../tracking/tracker-thread.js';
 import { createWriteKeyChecker } from '../tracking/write-keys.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { createUsersService } from '../users/users.service.js';
@@ -39,7 +40,7 @@ import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { defaultWebRoot, registerWeb, servePage } from './web.js';
 
 export interface ServerOptions {
-  database: Pick<Database, 'db' | 'dialect'>;
+  database: Pick<Database, 'db' | 'dialect' | 'sqlite'>;
   logLevel?: string;
   /** A stream for the logs (tests read them); standard output by default. */
   logStream?: NodeJS.WritableStream;
@@ -118,7 +119,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(replayRoutes({ database: options.database }));
   await app.register(timelineRoutes({ db, dialect: options.database.dialect }));
 
-  const tracker = createTracker({ database: options.database, clock, log: app.log });
+  // An SQLite file is tracked on a thread of its own, beside the requests (decision 0015).
+  const { sqlite } = options.database;
+  const tracker =
+    sqlite === undefined
+      ? createTracker({ database: options.database, clock, log: app.log })
+      : startTrackerThread({ ...sqlite, clock, log: app.log });
   app.decorate('tracker', tracker);
   app.addHook('onReady', async () => tracker.start());
   app.addHook('onClose', async () => tracker.stop());

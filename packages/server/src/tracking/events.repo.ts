@@ -42,6 +42,9 @@ export function passed(cursor: EventCursor, event: EventCursor): boolean {
   return a > b || (a === b && cursor.seq >= event.seq);
 }
 
+/** `txid` as text, whatever the engine's integer: read in place of the column, as it. */
+const TXID_AS_TEXT = sql<string>`cast(txid as text)`.as('txid');
+
 const EVENT_COLUMNS = [
   'seq',
   'workspace_id',
@@ -144,12 +147,12 @@ export async function eventsAfter(
   const rows = await db
     .selectFrom('events')
     .select(EVENT_COLUMNS)
-    .select(sql<string>`cast(txid as text)`.as('txid_text'))
+    .select(TXID_AS_TEXT)
     .where(dialect.committedAfter(cursor))
     .orderBy(dialect.commitOrder())
     .limit(limit)
     .execute();
-  return rows.map(({ txid_text, ...row }) => ({ ...row, txid: txid_text }));
+  return rows;
 }
 
 /**
@@ -255,7 +258,7 @@ export async function accountEventsUpTo(
     db
       .selectFrom('events')
       .select(EVENT_COLUMNS)
-      .select(sql<string>`cast(txid as text)`.as('txid_text'))
+      .select(TXID_AS_TEXT)
       .where(dialect.committedUpTo(cursor));
   const rows = [
     ...(await events()
@@ -274,8 +277,8 @@ export async function accountEventsUpTo(
   ];
   // An event indexed since `indexed` was read is in both.
   const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
-  for (const { txid_text, ...row } of bySeq.values()) {
-    byAccount.get(row.account_key ?? '')?.push({ ...row, txid: txid_text });
+  for (const row of bySeq.values()) {
+    byAccount.get(row.account_key ?? '')?.push(row);
   }
   for (const list of byAccount.values()) {
     list.sort(inTimeOrder);

@@ -15,6 +15,7 @@ import type { Account } from '../accounts/accounts.repo.js';
 import type { Clock } from '../auth/clock.js';
 import { fromDbJson } from '../db/codec.js';
 import type { Database, Db } from '../db/database.js';
+import { withDeferredWrites } from '../db/sqlite.js';
 import { listProgressOfEnrollments } from '../enrollments/progress.repo.js';
 import { recordProgressChanges } from '../enrollments/record-progress-changes.js';
 import { createAccountsFromGroups } from './accounts-from-groups.js';
@@ -62,6 +63,8 @@ const INDEX_MS = 2000;
 const MAX_CACHED_METRICS = 20_000;
 /** Events handed over by the ingestion and not yet tracked, beyond which they are read back. */
 const MAX_HANDED_EVENTS = 50_000;
+/** Chunks computed in vain in a row (their inputs changed), after which one holds the lock. */
+const MAX_OPTIMISTIC_TRIES = 3;
 
 export interface TrackerOptions {
   database: Pick<Database, 'db' | 'dialect'>;
@@ -287,9 +290,34 @@ export function createTracker({
     return { state: input.state, changed: result.metricsChanged };
   }
 
+  /**
+   * Runs a chunk's work as one transaction. Where the dialect says so (SQLite: one writer for
+   * the whole file), the work reads and computes without the write lock, and its writes run
+   * afterwards, holding it, if none of its inputs changed meanwhile (`tracking_version`); else
+   * what it computed is forgotten and it runs again from what is stored.
+   */
+  async function inChunkTransaction<T>(work: (trx: Db) => Promise<T>): Promise<T> {
+    if (dialect.capabilities.optimisticTracking) {
+      for (let tries = 0; tries < MAX_OPTIMISTIC_TRIES; tries++) {
+        const { result, writes } = await withDeferredWrites(db, async (connection) => ({
+          version: await trackingVersion(connection),
+          value: await work(connection),
+        }));
+        const applied = await db.transaction().execute(async (trx) => {
+          if ((await trackingVersion(trx)) !== result.version) return false;
+          for (const write of writes) await trx.executeQuery(write);
+          return true;
+        });
+        if (applied) return result.value;
+        forgetAll();
+      }
+    }
+    return db.transaction().execute(work);
+  }
+
   /** Tracks one chunk of events; returns how many it read. */
   async function trackChunk(): Promise<number> {
-    return db.transaction().execute(async (trx) => {
+    return inChunkTransaction(async (trx) => {
       const from = await claim(trx);
       const events =
         (await takeHanded(trx, from)) ?? (await eventsAfter(trx, dialect, from, chunkSize));
@@ -637,6 +665,15 @@ export function createTracker({
       for (const waiter of sweepWaiters.splice(0)) waiter.resolve(0);
     },
   };
+}
+
+async function trackingVersion(db: Db): Promise<string> {
+  const row = await db
+    .selectFrom('tracking_version')
+    .select('changes')
+    .where('id', '=', 1)
+    .executeTakeFirstOrThrow();
+  return String(row.changes);
 }
 
 function sameCursor(a: EventCursor, b: EventCursor): boolean {

@@ -6,6 +6,7 @@ import * as programArchive from './0003-program-archive.js';
 import * as tracking from './0004-tracking.js';
 import * as accountEvents from './0005-account-events.js';
 import * as accountEventsByDay from './0006-account-events-by-day.js';
+import * as trackingVersion from './0007-tracking-version.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -20,4 +21,5 @@ export const migrations: Record<string, WaymarkMigration> = {
   '0004-tracking': tracking,
   '0005-account-events': accountEvents,
   '0006-account-events-by-day': accountEventsByDay,
+  '0007-tracking-version': trackingVersion,
 };

@@ -1,0 +1,143 @@
+import { programDefinitionSchema } from '@waymark/core';
+import type { KyselyPlugin } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteFile } from '../db/sqlite.js';
+import { makeAccount } from '../testing/factories.js';
+import { call, startTestServer, type TestServer } from '../testing/test-server.js';
+import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import { createTracker } from './tracker.js';
+
+/** Completes once the account is on the enterprise plan and has taken one setup step. */
+const program = programDefinitionSchema.parse({
+  key: 'enterprise',
+  name: 'Enterprise onboarding',
+  phases: [{ key: 'all', name: 'All', startDay: 0, endDay: 90 }],
+  milestones: [
+    {
+      key: 'setup',
+      title: 'Set up',
+      phase: 'all',
+      targetDay: 7,
+      verification: ['auto'],
+      criteria: 'traits.plan == "enterprise" && event_count("Setup Step") >= 1',
+    },
+  ],
+});
+
+/**
+ * On SQLite the tracking reads and computes without the write lock, then writes only if none of
+ * its inputs changed meanwhile (decision 0015). PostgreSQL's tracking reads and writes in one
+ * transaction, which this does not apply to.
+ */
+describe('the tracking of an SQLite file, when its inputs change while it computes', () => {
+  let server: TestServer;
+  let space: TrackingWorkspace;
+
+  beforeAll(async () => {
+    server = await startTestServer('sqlite');
+    space = await trackingWorkspace(server, program);
+  });
+  afterAll(async () => server.close());
+
+  it('forgets what it computed and computes again from what is stored now', async () => {
+    const file = server.database.sqlite?.file;
+    if (file === undefined) throw new Error('the test server runs on an SQLite file');
+    // This test's tracker alone follows the events.
+    await server.app.tracker.stop();
+    const account = await makeAccount(server.database.db, space.workspace.id, {
+      externalId: 'upgrading-co',
+      traits: { plan: 'growth' },
+    });
+    const enrolled = await call(server, 'POST', `/api/v1/accounts/${account.id}/enrollments`, {
+      as: space.admin,
+      body: { programKey: 'enterprise' },
+    });
+    expect(enrolled.status, enrolled.text).toBe(201);
+
+    // The account is upgraded by another connection just after the tracking read its progress,
+    // while it computes the chunk with the plan it read before: growth.
+    const other = openSqliteFile(file);
+    let armed = false;
+    let upgrades = 0;
+    const upgradeWhileComputing: KyselyPlugin = {
+      transformQuery({ node }) {
+        const table = JSON.stringify(node).includes('"milestone_progress"');
+        if (node.kind === 'SelectQueryNode' && table && armed && upgrades === 0) {
+          upgrades += 1;
+          other
+            .prepare('update accounts set traits = ? where id = ?')
+            .run(JSON.stringify({ plan: 'enterprise' }), account.id);
+        }
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    };
+    const tracker = createTracker({
+      database: {
+        db: server.database.db.withPlugin(upgradeWhileComputing),
+        dialect: server.database.dialect,
+      },
+      clock: server.clock,
+      log: server.app.log,
+    });
+    try {
+      await tracker.settled(); // the new enrollment's metrics, built from no events
+      const sent = await call(server, 'POST', '/v1/track', {
+        headers: { authorization: basicAuth(space.writeKey) },
+        body: { userId: 'ada', event: 'Setup Step', context: { groupId: 'upgrading-co' } },
+      });
+      expect(sent.status, sent.text).toBe(200);
+      armed = true;
+      await tracker.settled();
+    } finally {
+      await tracker.stop();
+      other.close();
+    }
+    expect(upgrades).toBe(1);
+
+    // Computed with growth, the chunk would have left `setup` open: its writes were dropped,
+    // and the chunk computed again with enterprise.
+    const progress = await call(server, 'GET', `/api/v1/accounts/${account.id}/progress`, {
+      as: space.admin,
+    });
+    expect(progress.json.enrollments[0].milestones[0]).toMatchObject({
+      key: 'setup',
+      status: 'completed',
+      source: 'automatic',
+    });
+    const completions = await server.database.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('workspace_id', '=', space.workspace.id)
+      .where('action', '=', 'milestone.completed')
+      .execute();
+    expect(completions).toHaveLength(1);
+  });
+
+  it('counts every change to its inputs, and none to the events', async () => {
+    const version = async () =>
+      Number(
+        (
+          await server.database.db
+            .selectFrom('tracking_version')
+            .select('changes')
+            .executeTakeFirstOrThrow()
+        ).changes,
+      );
+    const before = await version();
+    const sent = await call(server, 'POST', '/v1/track', {
+      headers: { authorization: basicAuth(space.writeKey) },
+      body: { userId: 'ada', event: 'Report Viewed', context: { groupId: 'someone-new' } },
+    });
+    expect(sent.status, sent.text).toBe(200);
+    expect(await version()).toBe(before);
+    const account = await makeAccount(server.database.db, space.workspace.id);
+    await server.database.db
+      .updateTable('accounts')
+      .set({ name: 'Renamed' })
+      .where('id', '=', account.id)
+      .execute();
+    await server.database.db.deleteFrom('accounts').where('id', '=', account.id).execute();
+    expect(await version()).toBe(before + 3);
+  });
+});

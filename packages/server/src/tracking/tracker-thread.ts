@@ -1,0 +1,144 @@
+import { Worker } from 'node:worker_threads';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../auth/clock.js';
+import type { WriteLock } from '../db/write-lock.js';
+import type { Tracker } from './tracker.js';
+
+/** What the tracking thread starts with. */
+export interface TrackerThreadData {
+  file: string;
+  writeLock: SharedArrayBuffer;
+  now: string;
+  pollMs: number;
+}
+
+/** A message to the tracking thread: each carries the main thread's time, the tracking's clock. */
+export type ToTracker =
+  | { type: 'nudge'; now: string }
+  | { type: 'sweep' | 'settled' | 'stop'; id: number; now: string };
+
+type FromTracker =
+  | { type: 'done'; id: number; value: unknown }
+  | { type: 'failed'; id: number; error: string }
+  | {
+      type: 'log';
+      level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+      fields: object;
+      message?: string;
+    };
+
+// A worker thread runs JavaScript: under the test runner, whose sources are TypeScript, it runs
+// the built module (`npm test` builds first).
+const WORKER = new URL(
+  import.meta.url.endsWith('.js') ? './tracker-worker.js' : '../../dist/tracking/tracker-worker.js',
+  import.meta.url,
+);
+
+const SWEEP_MS = 3_600_000;
+
+/**
+ * The tracking of an SQLite file on a thread of its own, with its own connection: the main
+ * thread keeps answering requests and storing events while the events are tracked. The two
+ * threads take turns at SQLite's one writer through `writeLock`; the tracking computes without
+ * it (decision 0015). Same interface as `createTracker`; time is the main thread's `clock`,
+ * sent with every message.
+ */
+export function startTrackerThread({
+  file,
+  writeLock,
+  clock,
+  log,
+  pollMs = 1000,
+}: {
+  file: string;
+  writeLock: WriteLock;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  pollMs?: number;
+}): Tracker {
+  let worker: Worker | null = null;
+  let stopped = false;
+  let nextId = 0;
+  const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const timers: NodeJS.Timeout[] = [];
+
+  function thread(): Worker {
+    if (worker !== null) return worker;
+    const started = new Worker(WORKER, {
+      workerData: {
+        file,
+        writeLock: writeLock.buffer,
+        now: clock(),
+        pollMs,
+      } satisfies TrackerThreadData,
+    });
+    started.on('message', (message: FromTracker) => {
+      if (message.type === 'log') {
+        log[message.level](message.fields, message.message);
+        return;
+      }
+      const waiter = waiting.get(message.id);
+      waiting.delete(message.id);
+      if (message.type === 'done') waiter?.resolve(message.value);
+      else waiter?.reject(new Error(message.error));
+    });
+    // A thread that dies is started again by the next message; what it had not written at a
+    // checkpoint is tracked again, as after a crash.
+    const fail = (error: Error) => {
+      if (worker === started) worker = null;
+      for (const waiter of waiting.values()) waiter.reject(error);
+      waiting.clear();
+    };
+    started.on('error', (error) => {
+      log.error({ err: error }, 'the tracking thread failed; it starts again on the next event');
+      fail(error);
+    });
+    started.on('exit', () => fail(new Error('the tracking thread stopped')));
+    worker = started;
+    return started;
+  }
+
+  function ask<T>(type: 'sweep' | 'settled' | 'stop'): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      thread().postMessage({ type, id, now: clock() } satisfies ToTracker);
+    });
+  }
+
+  function nudge(): void {
+    if (!stopped) thread().postMessage({ type: 'nudge', now: clock() } satisfies ToTracker);
+  }
+
+  return {
+    nudge,
+    /** The thread reads the committed events back: copying them here would cost this thread. */
+    handOver: () => nudge(),
+    start(): void {
+      stopped = false;
+      if (timers.length === 0) {
+        timers.push(
+          setInterval(nudge, pollMs).unref(),
+          setInterval(() => {
+            ask<number>('sweep').catch(() => {}); // logged by the thread
+          }, SWEEP_MS).unref(),
+        );
+      }
+      nudge();
+    },
+    sweep: () => (stopped ? Promise.resolve(0) : ask<number>('sweep')),
+    settled: () => (stopped ? Promise.resolve() : ask<void>('settled')),
+    async stop(): Promise<void> {
+      stopped = true;
+      for (const timer of timers.splice(0)) clearInterval(timer);
+      const running = worker;
+      if (running === null) return;
+      try {
+        await ask<void>('stop');
+      } finally {
+        worker = null;
+        await running.terminate();
+      }
+    },
+  };
+}

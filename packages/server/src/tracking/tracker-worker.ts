@@ -1,0 +1,61 @@
+// The tracking on a thread of its own (`tracker-thread.ts` starts it): its own connection to
+// the SQLite file, the process's write lock, and the time of the main thread's last message.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FastifyBaseLogger } from 'fastify';
+import { Kysely } from 'kysely';
+import { sqliteDialect } from '../db/dialect.js';
+import type { DB } from '../db/schema.js';
+import { openSqliteFile, WaymarkSqliteDialect } from '../db/sqlite.js';
+import { WriteLock } from '../db/write-lock.js';
+import { createTracker } from './tracker.js';
+import type { ToTracker, TrackerThreadData } from './tracker-thread.js';
+
+const port = parentPort;
+if (port === null) throw new Error('tracker-worker runs as a worker thread');
+const data = workerData as TrackerThreadData;
+const db = new Kysely<DB>({
+  dialect: new WaymarkSqliteDialect(openSqliteFile(data.file), new WriteLock(data.writeLock)),
+});
+let now = data.now;
+
+/** Log calls go to the main thread's logger; an error travels as its name, message and stack. */
+const log = Object.fromEntries(
+  (['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const).map((level) => [
+    level,
+    (fields: unknown, message?: string) => {
+      const { err, ...rest } = (typeof fields === 'object' && fields !== null ? fields : {}) as {
+        err?: unknown;
+      };
+      const error =
+        err instanceof Error ? { type: err.name, message: err.message, stack: err.stack } : err;
+      port.postMessage({
+        type: 'log',
+        level,
+        fields: { ...rest, ...(error !== undefined && { err: error }) },
+        message: typeof fields === 'string' ? fields : message,
+      });
+    },
+  ]),
+) as unknown as FastifyBaseLogger;
+
+const tracker = createTracker({
+  database: { db, dialect: sqliteDialect },
+  clock: () => now,
+  log,
+  pollMs: data.pollMs,
+});
+
+port.on('message', (message: ToTracker) => {
+  now = message.now;
+  if (message.type === 'nudge') return tracker.nudge();
+  const work =
+    message.type === 'sweep'
+      ? tracker.sweep()
+      : message.type === 'settled'
+        ? tracker.settled()
+        : tracker.stop().then(() => db.destroy());
+  work.then(
+    (value) => port.postMessage({ type: 'done', id: message.id, value }),
+    (error: unknown) => port.postMessage({ type: 'failed', id: message.id, error: String(error) }),
+  );
+});
