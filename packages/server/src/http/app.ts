@@ -138,7 +138,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onClose', async () => retention.stop());
   await app.register(
     ingestRoutes({
-      ingestion: createIngestion({ database: options.database, onStored: tracker.handOver }),
+      ingestion: createIngestion({
+        database: options.database,
+        onStored: tracker.handOver,
+        keepingUp: tracker.keepingUp,
+      }),
       writeKeys,
       clock,
       rateLimit: options.ingestRateLimit ?? 2000,

@@ -40,9 +40,16 @@ interface PendingCommit {
 export function createIngestion({
   database: { db, dialect },
   onStored,
+  keepingUp = () => Promise.resolve(),
 }: {
   database: Pick<Database, 'db' | 'dialect'>;
   onStored: (committed: CommittedEvents) => void;
+  /**
+   * Resolves when the tracking is close enough behind for more events to be committed: a
+   * tracking on another thread that fell far behind slows the ingestion to its own pace, so
+   * that events keep completing milestones within a second.
+   */
+  keepingUp?: () => Promise<void>;
 }) {
   // Where one process alone writes events (SQLite), each commit's follow the last one's.
   const sequential = !dialect.capabilities.concurrentWorkers;
@@ -101,6 +108,7 @@ export function createIngestion({
       // Requests that arrived during the last commit are parsed first and join this one: a
       // larger commit writes each index page once for more events.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      await keepingUp();
       const group = waiting.splice(0, MAX_REQUESTS_PER_COMMIT);
       try {
         const { after, inserted } = await db.transaction().execute(async (trx) => {

@@ -43,11 +43,13 @@ const tracker = createTracker({
   clock: () => now,
   log,
   pollMs: data.pollMs,
+  onTracked: ({ seq }) => port.postMessage({ type: 'tracked', seq }),
 });
 
 port.on('message', (message: ToTracker) => {
   now = message.now;
   if (message.type === 'nudge') return tracker.nudge();
+  if (message.type === 'handOver') return tracker.handOver(message.committed);
   const work =
     message.type === 'sweep'
       ? tracker.sweep()

@@ -45,6 +45,7 @@ import {
   claimRebuilds,
   findTrackedEnrollment,
   metricsOf,
+  rebuildsRequested,
   requestRebuild,
   saveMetrics,
   type TrackedEnrollment,
@@ -74,6 +75,8 @@ export interface TrackerOptions {
   chunkSize?: number;
   /** How often to look for events other processes stored, in ms. */
   pollMs?: number;
+  /** Told where the tracking has read to, after each chunk. */
+  onTracked?: (position: EventCursor) => void;
 }
 
 /**
@@ -96,6 +99,7 @@ export function createTracker({
   log,
   chunkSize = 5000,
   pollMs = 1000,
+  onTracked,
 }: TrackerOptions) {
   const programs = new Map<string, TrackedProgram>();
   let running: Promise<void> | null = null;
@@ -408,6 +412,8 @@ export function createTracker({
 
   /** Computes some requested enrollments again from every event read so far. */
   async function rebuildSome(limit = 20): Promise<number> {
+    // Looked for first without a transaction, which takes the write lock on SQLite.
+    if (!(await rebuildsRequested(db))) return 0;
     return db.transaction().execute(async (trx) => {
       // The cursor first, as trackChunk takes it: the same lock order on every server.
       const upTo = await claim(trx);
@@ -567,7 +573,11 @@ export function createTracker({
               throw error;
             }
           }
+          // A turn of the event loop first: events handed over meanwhile arrive, and need not
+          // be read back (on a thread of its own, they come as messages).
+          await new Promise<void>((resolve) => setImmediate(resolve));
           const tracked = await trackChunk();
+          if (tracked > 0 && position !== null) onTracked?.(position);
           if (indexDue()) void indexAccounts();
           const rebuilt = await rebuildSome();
           if (tracked === 0 && rebuilt === 0) break;
@@ -605,6 +615,8 @@ export function createTracker({
   return {
     /** New events were stored: track them soon. */
     nudge,
+    /** Resolves when the ingestion may commit more: at once, the tracking being on its thread. */
+    keepingUp: (): Promise<void> => Promise.resolve(),
     /** Events the ingestion just committed: tracked soon, without reading them back. */
     handOver(committed: CommittedEvents): void {
       if (!stopped && committed.events.length > 0) {

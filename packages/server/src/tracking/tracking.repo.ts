@@ -206,6 +206,17 @@ export async function claimRebuilds(
   return rows.map((row) => ({ enrollmentId: row.enrollment_id, workspaceId: row.workspace_id }));
 }
 
+/** Whether any enrollment waits for its metrics to be rebuilt: read without claiming one. */
+export async function rebuildsRequested(db: Db): Promise<boolean> {
+  const row = await db
+    .selectFrom('enrollment_metrics')
+    .select('enrollment_id')
+    .where('rebuild_requested_at', 'is not', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function updateAccountTraits(
   db: Db,
   workspaceId: string,
