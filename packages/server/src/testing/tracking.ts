@@ -42,6 +42,19 @@ export const trackedProgram: ProgramDefinition = programDefinitionSchema.parse({
   ],
 });
 
+/** A program of one automatically verified milestone, `key`, complete when `criteria` hold. */
+export function oneMilestoneProgram(
+  program: { key: string; name: string; endDay: number },
+  milestone: { key: string; title: string; criteria: string },
+): ProgramDefinition {
+  return programDefinitionSchema.parse({
+    key: program.key,
+    name: program.name,
+    phases: [{ key: 'all', name: 'All', startDay: 0, endDay: program.endDay }],
+    milestones: [{ ...milestone, phase: 'all', targetDay: 7, verification: ['auto'] }],
+  });
+}
+
 export interface TrackingWorkspace {
   workspace: Workspace;
   admin: Member;

@@ -1,28 +1,25 @@
-import { programDefinitionSchema } from '@waymark/core';
 import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteFile } from '../db/sqlite.js';
 import { makeAccount } from '../testing/factories.js';
 import { call, startTestServer, type TestServer } from '../testing/test-server.js';
-import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import {
+  basicAuth,
+  oneMilestoneProgram,
+  type TrackingWorkspace,
+  trackingWorkspace,
+} from '../testing/tracking.js';
 import { createTracker } from './tracker.js';
 
 /** Completes once the account is on the enterprise plan and has taken one setup step. */
-const program = programDefinitionSchema.parse({
-  key: 'enterprise',
-  name: 'Enterprise onboarding',
-  phases: [{ key: 'all', name: 'All', startDay: 0, endDay: 90 }],
-  milestones: [
-    {
-      key: 'setup',
-      title: 'Set up',
-      phase: 'all',
-      targetDay: 7,
-      verification: ['auto'],
-      criteria: 'traits.plan == "enterprise" && event_count("Setup Step") >= 1',
-    },
-  ],
-});
+const program = oneMilestoneProgram(
+  { key: 'enterprise', name: 'Enterprise onboarding', endDay: 90 },
+  {
+    key: 'setup',
+    title: 'Set up',
+    criteria: 'traits.plan == "enterprise" && event_count("Setup Step") >= 1',
+  },
+);
 
 /**
  * On SQLite the tracking reads and computes without the write lock, then writes only if none of

@@ -1,28 +1,25 @@
-import { programDefinitionSchema } from '@waymark/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../testing/engines.js';
 import { makeAccount } from '../testing/factories.js';
 import { call, startTestServer, type TestServer } from '../testing/test-server.js';
-import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import {
+  basicAuth,
+  oneMilestoneProgram,
+  type TrackingWorkspace,
+  trackingWorkspace,
+} from '../testing/tracking.js';
 
 const DAY = 86_400_000;
 
 /** Settled in: three days into the enrollment, with a sign-in. Only time can finish it. */
-const program = programDefinitionSchema.parse({
-  key: 'settling',
-  name: 'Settling in',
-  phases: [{ key: 'all', name: 'All', startDay: 0, endDay: 30 }],
-  milestones: [
-    {
-      key: 'settled',
-      title: 'Settled in',
-      phase: 'all',
-      targetDay: 7,
-      verification: ['auto'],
-      criteria: 'days_since_enrollment >= 3 && event_count("Signed In") >= 1',
-    },
-  ],
-});
+const program = oneMilestoneProgram(
+  { key: 'settling', name: 'Settling in', endDay: 30 },
+  {
+    key: 'settled',
+    title: 'Settled in',
+    criteria: 'days_since_enrollment >= 3 && event_count("Signed In") >= 1',
+  },
+);
 
 describe.each(testEngines())('criteria that time makes true [%s]', (engine) => {
   let server: TestServer;
