@@ -111,6 +111,38 @@ describe('the tracking of an SQLite file, when its inputs change while it comput
     expect(completions).toHaveLength(1);
   });
 
+  it('reads again what it keeps between chunks once anyone else changed it', async () => {
+    server.app.tracker.start(); // stopped by the test before
+    const account = await makeAccount(server.database.db, space.workspace.id, {
+      externalId: 'kept-co',
+      traits: { plan: 'growth' },
+    });
+    const enrolled = await call(server, 'POST', `/api/v1/accounts/${account.id}/enrollments`, {
+      as: space.admin,
+      body: { programKey: 'enterprise' },
+    });
+    expect(enrolled.status, enrolled.text).toBe(201);
+    const setupStep = async () => {
+      const sent = await call(server, 'POST', '/v1/track', {
+        headers: { authorization: basicAuth(space.writeKey) },
+        body: { userId: 'ada', event: 'Setup Step', context: { groupId: 'kept-co' } },
+      });
+      expect(sent.status, sent.text).toBe(200);
+      await server.app.tracker.settled();
+      const progress = await call(server, 'GET', `/api/v1/accounts/${account.id}/progress`, {
+        as: space.admin,
+      });
+      return progress.json.enrollments[0].milestones[0].status;
+    };
+    expect(await setupStep()).toBe('open'); // on growth: the account is kept as such
+    await server.database.db
+      .updateTable('accounts')
+      .set({ traits: JSON.stringify({ plan: 'enterprise' }) })
+      .where('id', '=', account.id)
+      .execute();
+    expect(await setupStep()).toBe('completed');
+  });
+
   it('counts every change to its inputs, and none to the events', async () => {
     const version = async () =>
       Number(

@@ -60,7 +60,10 @@ const CHECKPOINT_MS = 1000;
  * events each run indexes, the fewer times each page of the index is written.
  */
 const INDEX_MS = 2000;
-/** Enrollments whose metrics stay in memory between checkpoints, beyond which they are read. */
+/**
+ * Enrollments whose metrics stay in memory between checkpoints (and whose progress stays
+ * between chunks), beyond which they are read.
+ */
 const MAX_CACHED_METRICS = 20_000;
 /** Events handed over by the ingestion and not yet tracked, beyond which they are read back. */
 const MAX_HANDED_EVENTS = 50_000;
@@ -124,6 +127,26 @@ export function createTracker({
   let indexing: Promise<void> | null = null;
   const handed: CommittedEvents[] = [];
   let handedCount = 0;
+  // What chunks read besides events and metrics, kept from one chunk to the next while nothing
+  // else changes it: `version` is the `tracking_version` this tracker's last chunk left (SQLite
+  // only; null otherwise). A chunk's own writes are applied here as it makes them.
+  const inputs = {
+    version: null as string | null,
+    /** By workspace and external id. */
+    accounts: new Map<string, Account>(),
+    /** Active enrollments, by account id. */
+    enrollments: new Map<string, TrackedEnrollment[]>(),
+    progress: new Map<string, MilestoneProgress[]>(),
+  };
+  const accountKey = (workspaceId: string, externalId: string) =>
+    `${workspaceId}\u0000${externalId}`;
+
+  function forgetInputs(): void {
+    inputs.version = null;
+    inputs.accounts.clear();
+    inputs.enrollments.clear();
+    inputs.progress.clear();
+  }
 
   /** Forgets everything not stored: the next run starts from the stored cursor and metrics. */
   function forgetAll(): void {
@@ -132,6 +155,7 @@ export function createTracker({
     indexedTo = null;
     metrics.clear();
     dirty.clear();
+    forgetInputs();
   }
 
   function forget(enrollmentId: string): void {
@@ -273,7 +297,7 @@ export function createTracker({
       progress?: MilestoneProgress[];
     },
     now: string,
-  ): Promise<{ state: MetricState | null; changed: boolean }> {
+  ): Promise<{ state: MetricState | null; changed: boolean; progress?: MilestoneProgress[] }> {
     const tracked = await trackedProgram(trx, enrollment.programVersionId);
     if (tracked.criteria.size === 0) return { state: input.state, changed: false };
     const progress =
@@ -291,7 +315,7 @@ export function createTracker({
     });
     if (result.needsReplay) return { state: null, changed: true };
     await recordProgressChanges(trx, workspaceId, enrollment.id, result.changes, now);
-    return { state: input.state, changed: result.metricsChanged };
+    return { state: input.state, changed: result.metricsChanged, progress: result.progress };
   }
 
   /**
@@ -303,20 +327,76 @@ export function createTracker({
   async function inChunkTransaction<T>(work: (trx: Db) => Promise<T>): Promise<T> {
     if (dialect.capabilities.optimisticTracking) {
       for (let tries = 0; tries < MAX_OPTIMISTIC_TRIES; tries++) {
-        const { result, writes } = await withDeferredWrites(db, async (connection) => ({
-          version: await trackingVersion(connection),
-          value: await work(connection),
-        }));
-        const applied = await db.transaction().execute(async (trx) => {
-          if ((await trackingVersion(trx)) !== result.version) return false;
-          for (const write of writes) await trx.executeQuery(write);
-          return true;
+        const { result, writes } = await withDeferredWrites(db, async (connection) => {
+          const version = await trackingVersion(connection);
+          // Changed by anyone else (or by this tracker outside a chunk) since the last chunk.
+          const kept = Math.max(inputs.accounts.size, inputs.progress.size);
+          if (version !== inputs.version || kept > MAX_CACHED_METRICS) {
+            forgetInputs();
+          }
+          inputs.version = null;
+          return { version, value: await work(connection) };
         });
-        if (applied) return result.value;
+        const after = await db.transaction().execute(async (trx) => {
+          if ((await trackingVersion(trx)) !== result.version) return null;
+          for (const write of writes) await trx.executeQuery(write);
+          return trackingVersion(trx);
+        });
+        if (after !== null) {
+          inputs.version = after;
+          return result.value;
+        }
         forgetAll();
       }
     }
+    forgetInputs();
     return db.transaction().execute(work);
+  }
+
+  /** A chunk's accounts by external id: those kept, and the others read. */
+  async function chunkAccounts(
+    trx: Db,
+    workspaceId: string,
+    externalIds: readonly string[],
+  ): Promise<Map<string, Account>> {
+    const accounts = new Map<string, Account>();
+    const missing: string[] = [];
+    for (const externalId of externalIds) {
+      const kept = inputs.accounts.get(accountKey(workspaceId, externalId));
+      if (kept === undefined) missing.push(externalId);
+      else accounts.set(externalId, kept);
+    }
+    for (const [externalId, account] of await accountsByExternalId(trx, workspaceId, missing)) {
+      accounts.set(externalId, account);
+      inputs.accounts.set(accountKey(workspaceId, externalId), account);
+    }
+    return accounts;
+  }
+
+  /** The active enrollments of a chunk's accounts: those kept, and the others read. */
+  async function chunkEnrollments(
+    trx: Db,
+    workspaceId: string,
+    accountIds: readonly string[],
+  ): Promise<TrackedEnrollment[]> {
+    const missing = accountIds.filter((id) => !inputs.enrollments.has(id));
+    const read = await activeEnrollmentsOf(trx, workspaceId, missing);
+    for (const id of missing) inputs.enrollments.set(id, []);
+    for (const enrollment of read) inputs.enrollments.get(enrollment.accountId)?.push(enrollment);
+    return accountIds.flatMap((id) => inputs.enrollments.get(id) ?? []);
+  }
+
+  /** The progress of a chunk's enrollments: what is kept, and the rest read. */
+  async function chunkProgress(
+    trx: Db,
+    workspaceId: string,
+    enrollmentIds: readonly string[],
+  ): Promise<Map<string, MilestoneProgress[]>> {
+    const missing = enrollmentIds.filter((id) => !inputs.progress.has(id));
+    for (const [id, progress] of await listProgressOfEnrollments(trx, workspaceId, missing)) {
+      inputs.progress.set(id, progress);
+    }
+    return new Map(enrollmentIds.map((id) => [id, inputs.progress.get(id) ?? []]));
   }
 
   /** Tracks one chunk of events; returns how many it read. */
@@ -340,7 +420,7 @@ export function createTracker({
       }
 
       for (const [workspaceId, eventsByAccount] of byWorkspace) {
-        const accounts = await accountsByExternalId(trx, workspaceId, [...eventsByAccount.keys()]);
+        const accounts = await chunkAccounts(trx, workspaceId, [...eventsByAccount.keys()]);
         for (const account of await createAccountsFromGroups(
           trx,
           workspaceId,
@@ -349,8 +429,9 @@ export function createTracker({
           now,
         )) {
           accounts.set(account.externalId, account);
+          inputs.accounts.set(accountKey(workspaceId, account.externalId), account);
         }
-        const enrollments = await activeEnrollmentsOf(
+        const enrollments = await chunkEnrollments(
           trx,
           workspaceId,
           [...accounts.values()].map((a) => a.id),
@@ -361,7 +442,7 @@ export function createTracker({
           enrollments.map((e) => e.id),
           (id) => metrics.get(id)?.state,
         );
-        const progress = await listProgressOfEnrollments(
+        const progress = await chunkProgress(
           trx,
           workspaceId,
           enrollments.map((e) => e.id),
@@ -372,6 +453,11 @@ export function createTracker({
           const { activities, traits } = accountActivities(account, events);
           if (traits !== account.traits) {
             await updateAccountTraits(trx, workspaceId, account.id, traits, now);
+            inputs.accounts.set(accountKey(workspaceId, account.externalId), {
+              ...account,
+              traits,
+              updatedAt: now,
+            });
           }
           for (const enrollment of enrollments.filter((e) => e.accountId === account.id)) {
             const stored = kept.get(enrollment.id);
@@ -380,7 +466,11 @@ export function createTracker({
               forget(enrollment.id);
               continue;
             }
-            const { state, changed } = await advance(
+            const {
+              state,
+              changed,
+              progress: after,
+            } = await advance(
               trx,
               workspaceId,
               enrollment,
@@ -397,6 +487,7 @@ export function createTracker({
               rebuild.push(enrollment.id);
               continue;
             }
+            if (after !== undefined) inputs.progress.set(enrollment.id, after);
             metrics.set(enrollment.id, { workspaceId, state });
             // Most events only repeat a user's hour: such a state need not be written.
             if (changed) dirty.add(enrollment.id);
