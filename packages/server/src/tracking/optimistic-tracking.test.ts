@@ -36,13 +36,10 @@ describe('the tracking of an SQLite file, when its inputs change while it comput
   });
   afterAll(async () => server.close());
 
-  it('forgets what it computed and computes again from what is stored now', async () => {
-    const file = server.database.sqlite?.file;
-    if (file === undefined) throw new Error('the test server runs on an SQLite file');
-    // This test's tracker alone follows the events.
-    await server.app.tracker.stop();
+  /** An account on the growth plan, enrolled in the program. */
+  async function enrolledOnGrowth(externalId: string) {
     const account = await makeAccount(server.database.db, space.workspace.id, {
-      externalId: 'upgrading-co',
+      externalId,
       traits: { plan: 'growth' },
     });
     const enrolled = await call(server, 'POST', `/api/v1/accounts/${account.id}/enrollments`, {
@@ -50,6 +47,15 @@ describe('the tracking of an SQLite file, when its inputs change while it comput
       body: { programKey: 'enterprise' },
     });
     expect(enrolled.status, enrolled.text).toBe(201);
+    return account;
+  }
+
+  it('forgets what it computed and computes again from what is stored now', async () => {
+    const file = server.database.sqlite?.file;
+    if (file === undefined) throw new Error('the test server runs on an SQLite file');
+    // This test's tracker alone follows the events.
+    await server.app.tracker.stop();
+    const account = await enrolledOnGrowth('upgrading-co');
 
     // The account is upgraded by another connection just after the tracking read its progress,
     // while it computes the chunk with the plan it read before: growth.
@@ -113,15 +119,7 @@ describe('the tracking of an SQLite file, when its inputs change while it comput
 
   it('reads again what it keeps between chunks once anyone else changed it', async () => {
     server.app.tracker.start(); // stopped by the test before
-    const account = await makeAccount(server.database.db, space.workspace.id, {
-      externalId: 'kept-co',
-      traits: { plan: 'growth' },
-    });
-    const enrolled = await call(server, 'POST', `/api/v1/accounts/${account.id}/enrollments`, {
-      as: space.admin,
-      body: { programKey: 'enterprise' },
-    });
-    expect(enrolled.status, enrolled.text).toBe(201);
+    const account = await enrolledOnGrowth('kept-co');
     const setupStep = async () => {
       const sent = await call(server, 'POST', '/v1/track', {
         headers: { authorization: basicAuth(space.writeKey) },
