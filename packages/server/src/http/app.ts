@@ -141,6 +141,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       ingestion: createIngestion({
         database: options.database,
         onStored: tracker.handOver,
+        expectStored: tracker.expectHandOver,
         keepingUp: tracker.keepingUp,
       }),
       writeKeys,

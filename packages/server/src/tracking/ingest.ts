@@ -40,10 +40,16 @@ interface PendingCommit {
 export function createIngestion({
   database: { db, dialect },
   onStored,
+  expectStored = () => () => {},
   keepingUp = () => Promise.resolve(),
 }: {
   database: Pick<Database, 'db' | 'dialect'>;
   onStored: (committed: CommittedEvents) => void;
+  /**
+   * Told as a commit begins whose events `onStored` will bring; what it returns is called once
+   * they are brought, or the commit failed.
+   */
+  expectStored?: () => () => void;
   /**
    * Resolves when the tracking is close enough behind for more events to be committed: a
    * tracking on another thread that fell far behind slows the ingestion to its own pace, so
@@ -110,6 +116,7 @@ export function createIngestion({
       await new Promise<void>((resolve) => setImmediate(resolve));
       await keepingUp();
       const group = waiting.splice(0, MAX_REQUESTS_PER_COMMIT);
+      const delivered = expectStored();
       try {
         const { after, inserted } = await db.transaction().execute(async (trx) => {
           const after = sequential ? await lastSeq(trx) : null;
@@ -157,6 +164,8 @@ export function createIngestion({
         }
       } catch (error) {
         for (const pending of group) pending.reject(error);
+      } finally {
+        delivered();
       }
     }
     writing = false;

@@ -3,12 +3,15 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../auth/clock.js';
 import type { WriteLock } from '../db/write-lock.js';
 import type { CommittedEvents } from './activities.js';
+import { HandsOnTheWay } from './hands-on-the-way.js';
 import type { Tracker } from './tracker.js';
 
 /** What the tracking thread starts with. */
 export interface TrackerThreadData {
   file: string;
   writeLock: SharedArrayBuffer;
+  /** `HandsOnTheWay`'s count, shared with the ingestion on the main thread. */
+  handsOnTheWay: SharedArrayBuffer;
   now: string;
   pollMs: number;
 }
@@ -74,6 +77,7 @@ export function startTrackerThread({
   let handedUpTo = 0;
   let trackedUpTo = 0;
   const waitingForRoom: (() => void)[] = [];
+  const handsOnTheWay = new HandsOnTheWay();
   const room = () => handedUpTo - trackedUpTo <= MAX_LAG || worker === null;
   const wakeIfRoom = () => {
     if (room()) for (const resolve of waitingForRoom.splice(0)) resolve();
@@ -85,6 +89,7 @@ export function startTrackerThread({
       workerData: {
         file,
         writeLock: writeLock.buffer,
+        handsOnTheWay: handsOnTheWay.buffer,
         now: clock(),
         pollMs,
       } satisfies TrackerThreadData,
@@ -135,6 +140,7 @@ export function startTrackerThread({
 
   return {
     nudge,
+    expectHandOver: (): (() => void) => handsOnTheWay.expect(),
     /**
      * Committed events go over as they are, parsed properties included: copying them costs this
      * thread less than reading them back costs the tracking's.

@@ -7,6 +7,7 @@ import { sqliteDialect } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
 import { openSqliteFile, WaymarkSqliteDialect } from '../db/sqlite.js';
 import { WriteLock } from '../db/write-lock.js';
+import { HandsOnTheWay } from './hands-on-the-way.js';
 import { createTracker } from './tracker.js';
 import type { ToTracker, TrackerThreadData } from './tracker-thread.js';
 
@@ -44,6 +45,7 @@ const tracker = createTracker({
   log,
   pollMs: data.pollMs,
   onTracked: ({ seq }) => port.postMessage({ type: 'tracked', seq }),
+  handsOnTheWay: new HandsOnTheWay(data.handsOnTheWay),
 });
 
 port.on('message', (message: ToTracker) => {

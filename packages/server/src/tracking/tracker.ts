@@ -39,6 +39,7 @@ import {
   type StoredEvent,
   writeCursor,
 } from './events.repo.js';
+import { HandsOnTheWay } from './hands-on-the-way.js';
 import {
   accountsByExternalId,
   activeEnrollmentsOf,
@@ -80,6 +81,8 @@ export interface TrackerOptions {
   pollMs?: number;
   /** Told where the tracking has read to, after each chunk. */
   onTracked?: (position: EventCursor) => void;
+  /** The ingestion's commits whose events are still to be handed over (shared by threads). */
+  handsOnTheWay?: HandsOnTheWay;
 }
 
 /**
@@ -103,6 +106,7 @@ export function createTracker({
   chunkSize = 5000,
   pollMs = 1000,
   onTracked,
+  handsOnTheWay = new HandsOnTheWay(),
 }: TrackerOptions) {
   const programs = new Map<string, TrackedProgram>();
   let running: Promise<void> | null = null;
@@ -403,8 +407,12 @@ export function createTracker({
   async function trackChunk(): Promise<number> {
     return inChunkTransaction(async (trx) => {
       const from = await claim(trx);
+      // With nothing handed over yet, a commit on its way will be: its events are not read back.
       const events =
-        (await takeHanded(trx, from)) ?? (await eventsAfter(trx, dialect, from, chunkSize));
+        (await takeHanded(trx, from)) ??
+        (handed.length === 0 && handsOnTheWay.any
+          ? []
+          : await eventsAfter(trx, dialect, from, chunkSize));
       const last = events.at(-1);
       if (last === undefined) return 0;
       const now = clock();
@@ -708,6 +716,11 @@ export function createTracker({
     nudge,
     /** Resolves when the ingestion may commit more: at once, the tracking being on its thread. */
     keepingUp: (): Promise<void> => Promise.resolve(),
+    /**
+     * A commit begins whose events `handOver` will bring: until the returned function is called
+     * (once they are handed over, or the commit failed), the tracking waits for them.
+     */
+    expectHandOver: (): (() => void) => handsOnTheWay.expect(),
     /** Events the ingestion just committed: tracked soon, without reading them back. */
     handOver(committed: CommittedEvents): void {
       if (!stopped && committed.events.length > 0) {
