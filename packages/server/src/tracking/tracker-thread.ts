@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../auth/clock.js';
 import type { WriteLock } from '../db/write-lock.js';
-import type { CommittedEvents } from './activities.js';
+import type { CommittedEvents, TrackedEvent } from './activities.js';
 import { HandsOnTheWay } from './hands-on-the-way.js';
 import type { Tracker } from './tracker.js';
 
@@ -16,10 +16,72 @@ export interface TrackerThreadData {
   pollMs: number;
 }
 
+/**
+ * A commit's events as one array per column, without their parsed properties (the tracking
+ * parses a payload when a filter asks): a structured clone copies arrays of strings about five
+ * times faster than the events as objects (0.5 against 2.5 µs an event, measured here), and
+ * the copy is made on the main thread.
+ */
+export interface CommittedColumns {
+  after: number | null;
+  seq: number[];
+  txid: string[];
+  workspace_id: string[];
+  message_id: string[];
+  type: string[];
+  event: (string | null)[];
+  account_key: (string | null)[];
+  user_id: (string | null)[];
+  anonymous_id: (string | null)[];
+  timestamp: string[];
+  received_at: string[];
+  payload: string[];
+}
+
+export function committedColumns({ after, events }: CommittedEvents): CommittedColumns {
+  const column = <K extends keyof CommittedColumns & keyof TrackedEvent>(key: K) =>
+    events.map((event) => event[key]);
+  return {
+    after,
+    seq: column('seq'),
+    txid: column('txid'),
+    workspace_id: column('workspace_id'),
+    message_id: column('message_id'),
+    type: column('type'),
+    event: column('event'),
+    account_key: column('account_key'),
+    user_id: column('user_id'),
+    anonymous_id: column('anonymous_id'),
+    timestamp: column('timestamp'),
+    received_at: column('received_at'),
+    payload: column('payload'),
+  };
+}
+
+export function committedEvents(columns: CommittedColumns): CommittedEvents {
+  return {
+    after: columns.after,
+    events: columns.seq.map((seq, i) => ({
+      seq,
+      txid: columns.txid[i] as string,
+      workspace_id: columns.workspace_id[i] as string,
+      message_id: columns.message_id[i] as string,
+      type: columns.type[i] as string,
+      event: columns.event[i] ?? null,
+      account_key: columns.account_key[i] ?? null,
+      user_id: columns.user_id[i] ?? null,
+      anonymous_id: columns.anonymous_id[i] ?? null,
+      timestamp: columns.timestamp[i] as string,
+      received_at: columns.received_at[i] as string,
+      payload: columns.payload[i] as string,
+    })),
+  };
+}
+
 /** A message to the tracking thread: each carries the main thread's time, the tracking's clock. */
 export type ToTracker =
   | { type: 'nudge'; now: string }
-  | { type: 'handOver'; committed: CommittedEvents; now: string }
+  | { type: 'handOver'; committed: CommittedColumns; now: string }
   | { type: 'sweep' | 'settled' | 'stop'; id: number; now: string };
 
 type FromTracker =
@@ -142,12 +204,16 @@ export function startTrackerThread({
     nudge,
     expectHandOver: (): (() => void) => handsOnTheWay.expect(),
     /**
-     * Committed events go over as they are, parsed properties included: copying them costs this
-     * thread less than reading them back costs the tracking's.
+     * Committed events go over as columns: copying them costs this thread less than reading them
+     * back costs the tracking's.
      */
     handOver(committed: CommittedEvents): void {
       if (!stopped) {
-        thread().postMessage({ type: 'handOver', committed, now: clock() } satisfies ToTracker);
+        thread().postMessage({
+          type: 'handOver',
+          committed: committedColumns(committed),
+          now: clock(),
+        } satisfies ToTracker);
         handedUpTo = Math.max(handedUpTo, committed.events.at(-1)?.seq ?? 0);
       }
     },

@@ -9,7 +9,7 @@ import { openSqliteFile, WaymarkSqliteDialect } from '../db/sqlite.js';
 import { WriteLock } from '../db/write-lock.js';
 import { HandsOnTheWay } from './hands-on-the-way.js';
 import { createTracker } from './tracker.js';
-import type { ToTracker, TrackerThreadData } from './tracker-thread.js';
+import { committedEvents, type ToTracker, type TrackerThreadData } from './tracker-thread.js';
 
 const port = parentPort;
 if (port === null) throw new Error('tracker-worker runs as a worker thread');
@@ -51,7 +51,7 @@ const tracker = createTracker({
 port.on('message', (message: ToTracker) => {
   now = message.now;
   if (message.type === 'nudge') return tracker.nudge();
-  if (message.type === 'handOver') return tracker.handOver(message.committed);
+  if (message.type === 'handOver') return tracker.handOver(committedEvents(message.committed));
   const work =
     message.type === 'sweep'
       ? tracker.sweep()
