@@ -14,6 +14,7 @@ import {
 const RECEIVED = Date.UTC(2026, 10, 24, 10, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 const TIME_FAULT = 'must be an ISO-8601 date-time with a time zone, e.g. 2026-11-24T10:00:00Z';
+const NUL_FAULT = 'must not contain the character U+0000 (NUL), which cannot be stored';
 
 /** A minimal valid body of each type. */
 const valid: Record<SegmentCallType, Record<string, unknown>> = {
@@ -215,6 +216,38 @@ describe('parseSegmentCall', () => {
       expect(faultsOf({ ...valid[type], [field]: value }, type)).toEqual([
         { index: null, field, message },
       ]);
+    });
+
+    it.each<[SegmentCallType, string]>([
+      ['track', 'userId'],
+      ['track', 'anonymousId'],
+      ['track', 'messageId'],
+      ['track', 'event'],
+      ['group', 'groupId'],
+      ['alias', 'previousId'],
+    ])('%s: refuses U+0000 in %s, which cannot be stored', (type, field) => {
+      expect(faultsOf({ ...valid[type], [field]: 'a\u0000b' }, type)).toEqual([
+        { index: null, field, message: NUL_FAULT },
+      ]);
+    });
+
+    it('refuses U+0000 in the traits an account takes, naming where it is', () => {
+      const traits = { plan: 'pro', seats: 3, owner: { tags: ['a', 'b\u0000'] } };
+      expect(faultsOf({ ...valid.group, traits }, 'group')).toEqual([
+        { index: null, field: 'traits.owner.tags[1]', message: NUL_FAULT },
+      ]);
+      expect(faultsOf({ ...valid.identify, traits: { 'k\u0000': 1 } }, 'identify')).toEqual([
+        { index: null, field: 'traits', message: NUL_FAULT },
+      ]);
+      expect(faultsOf({ ...valid.track, context: { groupId: 'x\u0000' } })).toEqual([
+        { index: null, field: 'context.groupId', message: NUL_FAULT },
+      ]);
+    });
+
+    it('keeps U+0000 where only the call’s own JSON holds it: properties, a track’s traits', () => {
+      const properties = { note: 'a\u0000b' };
+      expect(parsed({ ...valid.track, properties }).properties).toEqual(properties);
+      expect(parsed({ ...valid.track, traits: { x: '\u0000' } }).traits).toEqual({});
     });
 
     it('names context.groupId by its path', () => {

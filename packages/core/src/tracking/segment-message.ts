@@ -8,6 +8,11 @@ import { err, ok, type Result } from '../result.js';
  * Explicit `null` counts as absent for every field. Segment's SDKs send `"userId": null` for
  * anonymous visitors, and a fault for that would refuse their whole batch. A present id
  * (userId, anonymousId, messageId, groupId, previousId, event) must be a non-empty string.
+ *
+ * What is stored outside the call's own JSON text (the ids, and the traits of identify and group
+ * calls, which become the account's) must not hold the character U+0000: PostgreSQL's text and
+ * jsonb cannot, so one such call would fail its whole commit, and a trait the tracking could
+ * never write would stop it. Refused on both engines alike, naming the field.
  */
 
 export type SegmentCallType = 'track' | 'identify' | 'group' | 'page' | 'screen' | 'alias';
@@ -117,7 +122,35 @@ function idField(
   if (typeof value !== 'string') faults.add(field, 'must be a string');
   else if (value.length === 0) faults.add(field, 'must not be empty');
   else if (value.length > maxLength) faults.add(field, `must be at most ${maxLength} characters`);
+  else if (value.includes(NUL)) faults.add(field, NUL_FAULT);
   else return value;
+  return null;
+}
+
+const NUL = '\u0000';
+const NUL_FAULT = 'must not contain the character U+0000 (NUL), which cannot be stored';
+
+/**
+ * The path of the first string or key under `root` that holds U+0000, or null. Walks with its
+ * own stack, as `jsonSizeOver` does.
+ */
+function nulPath(root: JsonObject, field: string): string | null {
+  const stack: [unknown, string][] = [[root, field]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (value.includes(NUL)) return path;
+    } else if (Array.isArray(value)) {
+      value.forEach((element, i) => {
+        stack.push([element, `${path}[${i}]`]);
+      });
+    } else if (typeof value === 'object' && value !== null) {
+      for (const key in value) {
+        if (key.includes(NUL)) return path;
+        stack.push([(value as JsonObject)[key], `${path}.${key}`]);
+      }
+    }
+  }
   return null;
 }
 
@@ -376,6 +409,9 @@ function parseMessage(
 
   const properties = objectField(m.properties, 'properties', faults);
   const traits = objectField(m.traits, 'traits', faults);
+  const traitsWithNul =
+    traits !== null && (type === 'identify' || type === 'group') ? nulPath(traits, 'traits') : null;
+  if (traitsWithNul !== null) faults.add(traitsWithNul, NUL_FAULT);
   objectField(m.integrations, 'integrations', faults);
   const context = objectField(m.context, 'context', faults);
   const contextGroupId =

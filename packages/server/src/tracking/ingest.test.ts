@@ -274,6 +274,28 @@ describe.each(testEngines())('tracking API over HTTP [%s]', (engine) => {
       await expectStillServing();
     });
 
+    it('refuses U+0000 where it would be stored outside the call’s JSON, on both engines', async () => {
+      const before = await storedEvents();
+      const res = await call(server, 'POST', '/v1/batch', {
+        headers: auth,
+        body: {
+          batch: [
+            track({ properties: { note: 'kept as sent: \u0000' } }),
+            track({ userId: 'ada\u0000' }),
+            { type: 'group', userId: 'ada', groupId: 'acme', traits: { plan: 'pro\u0000' } },
+          ],
+        },
+      });
+      expectProblem(res, 400, 'invalid-events');
+      const message = 'must not contain the character U+0000 (NUL), which cannot be stored';
+      expect(res.json.errors).toEqual([
+        { index: 1, field: 'batch[1].userId', message },
+        { index: 2, field: 'batch[2].traits.plan', message },
+      ]);
+      expect(await storedEvents()).toBe(before);
+      await expectStillServing();
+    });
+
     it('refuses a single call with its faults, without an index', async () => {
       const res = await call(server, 'POST', '/v1/group', {
         headers: auth,
@@ -430,6 +452,51 @@ describe.each(testEngines())('tracking API over HTTP [%s]', (engine) => {
         expect(JSON.parse(row.payload)).not.toHaveProperty('writeKey');
         // The rest of the call is kept as sent.
         expect(JSON.parse(row.payload)).toMatchObject({ event: 'Page Tour Finished' });
+      }
+    });
+  });
+
+  describe('what is stored', () => {
+    it('keeps every call as sent, whatever characters its strings hold', async () => {
+      const odd = 'quote " backslash \\ separator \u001e tab \t line\nbreak émoji 🚀 {"json": [1]}';
+      const calls = [
+        track({
+          messageId: `odd-1 ${odd}`,
+          event: odd,
+          userId: odd,
+          properties: { note: odd, nul: 'only in the call\u0000s JSON' },
+        }),
+        track({
+          messageId: 'odd-2',
+          anonymousId: odd,
+          userId: undefined,
+          context: { groupId: odd },
+        }),
+        track({ messageId: 'odd-3', properties: { empty: '', nested: { list: [odd, null] } } }),
+      ];
+      const res = await call(server, 'POST', '/v1/batch', {
+        headers: auth,
+        body: { batch: calls },
+      });
+      expect(res.status, res.text).toBe(200);
+      expect(res.json).toEqual({ success: true, received: 3, stored: 3 });
+      const rows = await server.database.db
+        .selectFrom('events')
+        .select(['message_id', 'event', 'user_id', 'anonymous_id', 'account_key', 'payload'])
+        .where('workspace_id', '=', space.workspace.id)
+        .where(
+          'message_id',
+          'in',
+          calls.map((c) => c.messageId),
+        )
+        .execute();
+      const byId = new Map(rows.map((row) => [row.message_id, row]));
+      expect(byId.get(`odd-1 ${odd}`)).toMatchObject({ event: odd, user_id: odd });
+      expect(byId.get('odd-2')).toMatchObject({ anonymous_id: odd, account_key: odd });
+      for (const sent of calls) {
+        const stored = byId.get(sent.messageId);
+        expect(stored, sent.messageId).toBeDefined();
+        expect(JSON.parse(stored?.payload ?? 'null')).toEqual(JSON.parse(JSON.stringify(sent)));
       }
     });
   });
