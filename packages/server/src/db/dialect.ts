@@ -26,11 +26,11 @@ export interface Dialect {
     /** Several processes may claim background work concurrently (`FOR UPDATE SKIP LOCKED`). */
     readonly concurrentWorkers: boolean;
     /**
-     * Many rows insert faster as one JSON parameter read by `json_to_recordset` (one statement,
-     * one round trip, parsed by the server) than as bound values: measured on PostgreSQL;
-     * SQLite binds values in process faster than it reads JSON.
+     * Many rows insert faster as one array parameter per column, read by `unnest` (one
+     * statement, one round trip), than as bound values: measured on PostgreSQL; SQLite binds
+     * values in process faster than it reads arrays or JSON.
      */
-    readonly jsonRecordsetInsert: boolean;
+    readonly columnArraysInsert: boolean;
     /**
      * The tracking reads and computes without the write lock, then writes after checking that
      * nothing it read changed (`tracking_version`): SQLite has one writer for the whole file.
@@ -97,7 +97,7 @@ export interface Dialect {
 export const sqliteDialect: Dialect = {
   engine: 'sqlite',
   types: { instant: 'text', date: 'text', json: 'text', flag: 'integer' },
-  capabilities: { concurrentWorkers: false, jsonRecordsetInsert: false, optimisticTracking: true },
+  capabilities: { concurrentWorkers: false, columnArraysInsert: false, optimisticTracking: true },
   serialPrimaryKey: (table, name) =>
     table.addColumn(name ?? 'id', 'integer', (col: ColumnDefinitionBuilder) =>
       col.primaryKey().autoIncrement().notNull(),
@@ -132,7 +132,7 @@ export const sqliteDialect: Dialect = {
 export const postgresDialect: Dialect = {
   engine: 'postgres',
   types: { instant: 'timestamptz', date: 'date', json: 'jsonb', flag: 'boolean' },
-  capabilities: { concurrentWorkers: true, jsonRecordsetInsert: true, optimisticTracking: false },
+  capabilities: { concurrentWorkers: true, columnArraysInsert: true, optimisticTracking: false },
   serialPrimaryKey: (table, name) =>
     table.addColumn(name ?? 'id', 'bigint', (col: ColumnDefinitionBuilder) =>
       col.primaryKey().generatedAlwaysAsIdentity(),

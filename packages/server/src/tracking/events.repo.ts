@@ -86,9 +86,9 @@ export async function insertEvents(
     }
     seqs.set(messageId, seq);
   };
-  if (dialect.capabilities.jsonRecordsetInsert) {
+  if (dialect.capabilities.columnArraysInsert) {
     const result = await db.executeQuery<InsertedRow>(
-      CompiledQuery.raw(JSON_RECORDSET_INSERT, [JSON.stringify(events)]),
+      CompiledQuery.raw(COLUMN_ARRAYS_INSERT, columnArrays(events)),
     );
     for (const row of result.rows) {
       inserted.txid = String(row.txid);
@@ -117,12 +117,33 @@ const INSERT_ONE = `insert into events (${INSERT_COLUMNS.join(', ')})
   values (${INSERT_COLUMNS.map(() => '?').join(', ')})
   on conflict (workspace_id, message_id) do nothing`;
 
-const JSON_RECORDSET_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
-  select ${INSERT_COLUMNS.join(', ')} from json_to_recordset($1::json) as r(
-    workspace_id text, message_id text, type text, event text, account_key text, user_id text,
-    anonymous_id text, timestamp timestamptz, received_at timestamptz, payload text)
+/**
+ * Between the payloads, sent as one text: an array of JSON texts would be escaped quote by
+ * quote on both sides (15% of the insert, measured). JSON text never holds U+001E raw.
+ */
+const PAYLOAD_SEPARATOR = '\u001e';
+
+const COLUMN_ARRAYS_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
+  select * from unnest(${INSERT_COLUMNS.map((column, i) =>
+    column === 'payload'
+      ? `string_to_array($${i + 1}::text, E'\\x1e')`
+      : `$${i + 1}::${column === 'timestamp' || column === 'received_at' ? 'timestamptz' : 'text'}[]`,
+  ).join(', ')})
   on conflict (workspace_id, message_id) do nothing
   returning workspace_id, message_id, seq, cast(txid as text) as txid`;
+
+/** The events' values, one array per column (the payloads as one separated text). */
+function columnArrays(events: readonly NewEvent[]): unknown[] {
+  return INSERT_COLUMNS.map((column) => {
+    if (column !== 'payload') return events.map((event) => event[column]);
+    for (const { payload } of events) {
+      if (payload === '' || payload.includes(PAYLOAD_SEPARATOR)) {
+        throw new Error('an event payload must be JSON text: empty, or holding U+001E raw');
+      }
+    }
+    return events.map((event) => event.payload).join(PAYLOAD_SEPARATOR);
+  });
+}
 
 /** The highest `seq` stored so far (0 when none). */
 export async function lastSeq(db: Db): Promise<number> {
