@@ -212,20 +212,25 @@ describe.each(testEngines())('tracking API over HTTP [%s]', (engine) => {
   });
 
   describe('calls', () => {
-    it('refuses a batch with one call over 32 KB, naming batch[i], and stores none of it', async () => {
+    /**
+     * Posts a batch that must be refused as a whole: 400 invalid-events listing `errors`,
+     * nothing of it stored, the server still serving. Returns the problem's body.
+     */
+    async function expectRefusedBatch(batch: unknown[], errors: unknown[]) {
       const before = await storedEvents();
-      const res = await call(server, 'POST', '/v1/batch', {
-        headers: auth,
-        body: {
-          batch: [track(), track({ properties: { note: 'x'.repeat(33_000) } }), track()],
-        },
-      });
+      const res = await call(server, 'POST', '/v1/batch', { headers: auth, body: { batch } });
       expectProblem(res, 400, 'invalid-events');
-      expect(res.json.errors).toEqual([
-        { index: 1, field: 'batch[1]', message: expect.stringMatching(/32768 bytes/) },
-      ]);
+      expect(res.json.errors).toEqual(errors);
       expect(await storedEvents()).toBe(before);
       await expectStillServing();
+      return res.json;
+    }
+
+    it('refuses a batch with one call over 32 KB, naming batch[i], and stores none of it', async () => {
+      await expectRefusedBatch(
+        [track(), track({ properties: { note: 'x'.repeat(33_000) } }), track()],
+        [{ index: 1, field: 'batch[1]', message: expect.stringMatching(/32768 bytes/) }],
+      );
     });
 
     it('refuses a single call over 32 KB, naming the body', async () => {
@@ -241,59 +246,45 @@ describe.each(testEngines())('tracking API over HTTP [%s]', (engine) => {
     });
 
     it('lists every fault of a batch with its index and field, and stores nothing of it', async () => {
-      const before = await storedEvents();
-      const res = await call(server, 'POST', '/v1/batch', {
-        headers: auth,
-        body: {
-          batch: [
-            track(),
-            track({ event: undefined }),
-            track({ userId: undefined }),
-            { type: 'group', userId: 'ada', traits: { plan: 'pro' } },
-            track({ timestamp: 'yesterday' }),
-            track({ timestamp: '2026-03-01T10:00:00' }), // no time zone
-            track(),
-          ],
-        },
-      });
-      expectProblem(res, 400, 'invalid-events');
-      expect(res.json.errors).toEqual([
-        { index: 1, field: 'batch[1].event', message: 'is required for a track call' },
-        {
-          index: 2,
-          field: 'batch[2].userId',
-          message: 'is required when there is no anonymousId',
-        },
-        { index: 3, field: 'batch[3].groupId', message: 'is required for a group call' },
-        { index: 4, field: 'batch[4].timestamp', message: expect.stringMatching(/ISO-8601/) },
-        { index: 5, field: 'batch[5].timestamp', message: expect.stringMatching(/ISO-8601/) },
-      ]);
-      expect(res.json.detail).toMatch(/^5 faults, nothing of this request was stored/);
-      // The valid calls of the refused batch were not stored either.
-      expect(await storedEvents()).toBe(before);
-      await expectStillServing();
+      // The valid calls of the refused batch are not stored either.
+      const problem = await expectRefusedBatch(
+        [
+          track(),
+          track({ event: undefined }),
+          track({ userId: undefined }),
+          { type: 'group', userId: 'ada', traits: { plan: 'pro' } },
+          track({ timestamp: 'yesterday' }),
+          track({ timestamp: '2026-03-01T10:00:00' }), // no time zone
+          track(),
+        ],
+        [
+          { index: 1, field: 'batch[1].event', message: 'is required for a track call' },
+          {
+            index: 2,
+            field: 'batch[2].userId',
+            message: 'is required when there is no anonymousId',
+          },
+          { index: 3, field: 'batch[3].groupId', message: 'is required for a group call' },
+          { index: 4, field: 'batch[4].timestamp', message: expect.stringMatching(/ISO-8601/) },
+          { index: 5, field: 'batch[5].timestamp', message: expect.stringMatching(/ISO-8601/) },
+        ],
+      );
+      expect(problem.detail).toMatch(/^5 faults, nothing of this request was stored/);
     });
 
     it('refuses U+0000 where it would be stored outside the call’s JSON, on both engines', async () => {
-      const before = await storedEvents();
-      const res = await call(server, 'POST', '/v1/batch', {
-        headers: auth,
-        body: {
-          batch: [
-            track({ properties: { note: 'kept as sent: \u0000' } }),
-            track({ userId: 'ada\u0000' }),
-            { type: 'group', userId: 'ada', groupId: 'acme', traits: { plan: 'pro\u0000' } },
-          ],
-        },
-      });
-      expectProblem(res, 400, 'invalid-events');
       const message = 'must not contain the character U+0000 (NUL), which cannot be stored';
-      expect(res.json.errors).toEqual([
-        { index: 1, field: 'batch[1].userId', message },
-        { index: 2, field: 'batch[2].traits.plan', message },
-      ]);
-      expect(await storedEvents()).toBe(before);
-      await expectStillServing();
+      await expectRefusedBatch(
+        [
+          track({ properties: { note: 'kept as sent: \u0000' } }),
+          track({ userId: 'ada\u0000' }),
+          { type: 'group', userId: 'ada', groupId: 'acme', traits: { plan: 'pro\u0000' } },
+        ],
+        [
+          { index: 1, field: 'batch[1].userId', message },
+          { index: 2, field: 'batch[2].traits.plan', message },
+        ],
+      );
     });
 
     it('refuses a single call with its faults, without an index', async () => {
