@@ -502,7 +502,8 @@ function buildTemplates() {
 
 function startChild(kind, options) {
   const child = fork(SELF, ['--serve', kind, JSON.stringify(options)], {
-    execArgv: ['--expose-gc'],
+    // BENCH_NODE_ARGS: more Node options, e.g. `--cpu-prof` for a profile of every thread.
+    execArgv: ['--expose-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waiting = new Map();

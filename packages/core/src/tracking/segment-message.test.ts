@@ -26,26 +26,31 @@ const valid: Record<SegmentCallType, Record<string, unknown>> = {
   alias: { userId: 'u1', previousId: 'a1' },
 };
 
+/** A body as a sender writes it: JSON text, which the server parses. */
+const sentCall = (body: unknown, type: SegmentCallType, receivedAt = RECEIVED) =>
+  parseSegmentCall(body, JSON.stringify(body), type, receivedAt);
+const sentBatch = (body: unknown) => parseSegmentBatch(body, JSON.stringify(body), RECEIVED);
+
 function parsed(body: unknown, type: SegmentCallType = 'track'): SegmentMessage {
-  const result = parseSegmentCall(body, type, RECEIVED);
+  const result = sentCall(body, type);
   if (!result.ok) throw new Error(`unexpected faults: ${JSON.stringify(result.error)}`);
   return result.value;
 }
 
 function faultsOf(body: unknown, type: SegmentCallType = 'track'): MessageFault[] {
-  const result = parseSegmentCall(body, type, RECEIVED);
+  const result = sentCall(body, type);
   if (result.ok) throw new Error('expected faults');
   return result.error;
 }
 
 function batchFaults(body: unknown): MessageFault[] {
-  const result = parseSegmentBatch(body, RECEIVED);
+  const result = sentBatch(body);
   if (result.ok) throw new Error('expected faults');
   return result.error;
 }
 
 function batchOf(body: unknown): SegmentMessage[] {
-  const result = parseSegmentBatch(body, RECEIVED);
+  const result = sentBatch(body);
   if (!result.ok) throw new Error(`unexpected faults: ${JSON.stringify(result.error)}`);
   return result.value;
 }
@@ -54,21 +59,20 @@ describe('parseSegmentCall', () => {
   it('reads a track call', () => {
     const properties = { plan: 'pro', seats: 12 };
     const sentAt = RECEIVED - 1000; // a sender clock one second behind, sent at once
-    expect(
-      parsed({
-        type: 'track',
-        messageId: 'm-1',
-        userId: 'u1',
-        anonymousId: 'a1',
-        event: 'Report Created',
-        properties,
-        context: { groupId: 'acme', ip: '203.0.113.5' },
-        integrations: { All: true },
-        timestamp: iso(sentAt - 250),
-        sentAt: iso(sentAt),
-        someVendorField: 1,
-      }),
-    ).toEqual({
+    const body = {
+      type: 'track',
+      messageId: 'm-1',
+      userId: 'u1',
+      anonymousId: 'a1',
+      event: 'Report Created',
+      properties,
+      context: { groupId: 'acme', ip: '203.0.113.5' },
+      integrations: { All: true },
+      timestamp: iso(sentAt - 250),
+      sentAt: iso(sentAt),
+      someVendorField: 1,
+    };
+    expect(parsed(body)).toEqual({
       type: 'track',
       messageId: 'm-1',
       userId: 'u1',
@@ -83,7 +87,32 @@ describe('parseSegmentCall', () => {
       originalTimestamp: sentAt - 250,
       sentAt,
       receivedAt: RECEIVED,
+      json: JSON.stringify(body),
     } satisfies SegmentMessage);
+  });
+
+  it('keeps the call as it was sent, but for its writeKey', () => {
+    const sent =
+      '{ "type": "track",\n  "userId": "u1", "event": "Seen",\n  "properties": {"n": 1.50} }';
+    const kept = parseSegmentCall(JSON.parse(sent), sent, 'track', RECEIVED);
+    expect(kept.ok && kept.value.json).toBe(sent);
+
+    const withKey = { writeKey: 'wm_wk_secret', userId: 'u1', event: 'Seen' };
+    const stripped = parseSegmentCall(withKey, JSON.stringify(withKey), 'track', RECEIVED);
+    expect(stripped.ok && stripped.value.json).toBe('{"userId":"u1","event":"Seen"}');
+  });
+
+  it('refuses a call over the size limit, counted in UTF-8 bytes as sent', () => {
+    const call = (note: string) => ({ ...valid.track, properties: { note } });
+    expect(sentCall(call('€'.repeat(10_000)), 'track').ok).toBe(true);
+    expect(faultsOf(call('€'.repeat(11_000)))).toEqual([
+      { index: null, field: 'body', message: 'must be at most 32768 bytes as sent' },
+    ]);
+    // Spaces count: the limit is on what was sent, not on a compact form of it.
+    const body = call('x'.repeat(30_000));
+    const spaced = JSON.stringify(body).replace('{', `{${' '.repeat(3_000)}`);
+    expect(parseSegmentCall(body, JSON.stringify(body), 'track', RECEIVED).ok).toBe(true);
+    expect(parseSegmentCall(body, spaced, 'track', RECEIVED).ok).toBe(false);
   });
 
   it('keeps the fields each type has, and only those', () => {
@@ -543,27 +572,55 @@ describe('parseSegmentBatch', () => {
     const large = track({ properties: { note: '€'.repeat(11_000) } });
     const ascii = track({ properties: { note: 'x'.repeat(SEGMENT_LIMITS.messageBytes) } });
     expect(batchFaults({ batch: [small, large, ascii] })).toEqual([
-      { index: 1, field: 'batch[1]', message: 'must be at most 32768 bytes as JSON' },
-      { index: 2, field: 'batch[2]', message: 'must be at most 32768 bytes as JSON' },
+      { index: 1, field: 'batch[1]', message: 'must be at most 32768 bytes as sent' },
+      { index: 2, field: 'batch[2]', message: 'must be at most 32768 bytes as sent' },
     ]);
   });
 
-  it('counts escapes as JSON writes them', () => {
+  it('counts escapes as they were sent', () => {
     // 2 bytes each (\n), then 6 bytes each (\u0001).
     const newlines = track({ properties: { note: '\n'.repeat(15_000) } });
     const controls = track({ properties: { note: '\u0001'.repeat(6_000) } });
     expect(batchFaults({ batch: [newlines, controls] })).toEqual([
-      { index: 1, field: 'batch[1]', message: 'must be at most 32768 bytes as JSON' },
+      { index: 1, field: 'batch[1]', message: 'must be at most 32768 bytes as sent' },
     ]);
   });
 
-  it('measures messages nested deeper than JSON.stringify can go', () => {
-    const nested = (depth: number) => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
-    expect(() => JSON.stringify(nested(10_000))).toThrow(RangeError);
-    const deep = track({ properties: { tree: nested(10_000) } }); // 20,000 bytes
-    const deeper = track({ properties: { tree: nested(100_000) } });
-    expect(batchFaults({ batch: [deep, deeper] })).toEqual([
-      { index: 1, field: 'batch[1]', message: 'must be at most 32768 bytes as JSON' },
+  it('measures and keeps calls nested deeper than JSON.stringify can go', () => {
+    const tree = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    expect(() => JSON.stringify(JSON.parse(tree(10_000)))).toThrow(RangeError);
+    const call = (depth: number) =>
+      `{"type":"track","userId":"u1","event":"Deep","properties":{"tree":${tree(depth)}}}`;
+    const text = `{"batch":[${call(10_000)},${call(100_000)}]}`;
+    expect(parseSegmentBatch(JSON.parse(text), text, RECEIVED)).toEqual({
+      ok: false,
+      error: [{ index: 1, field: 'batch[1]', message: 'must be at most 32768 bytes as sent' }],
+    });
+    const fits = `{"batch":[${call(10_000)}]}`;
+    const kept = parseSegmentBatch(JSON.parse(fits), fits, RECEIVED);
+    expect(kept.ok && kept.value[0]?.json).toBe(call(10_000));
+    // A writeKey in such a call cannot be taken out by writing it again.
+    const keyed = `{"batch":[{"writeKey":"k",${call(10_000).slice(1)}]}`;
+    expect(parseSegmentBatch(JSON.parse(keyed), keyed, RECEIVED)).toEqual({
+      ok: false,
+      error: [
+        {
+          index: 0,
+          field: 'batch[0].writeKey',
+          message: 'cannot be removed: the call is nested too deeply',
+        },
+      ],
+    });
+  });
+
+  it('keeps each element as it stands in the body, but for its writeKey', () => {
+    const text = `{ "sentAt": "${iso(RECEIVED)}",
+      "batch": [ {"type":"track", "userId":"u1","event":"A"} ,
+        {"type":"identify","userId":"u2","traits":{"s":"]}\\""}, "writeKey":"wm_wk_1"} ] }`;
+    const result = parseSegmentBatch(JSON.parse(text), text, RECEIVED);
+    expect(result.ok && result.value.map((m) => m.json)).toEqual([
+      '{"type":"track", "userId":"u1","event":"A"}',
+      '{"type":"identify","userId":"u2","traits":{"s":"]}\\""}}',
     ]);
   });
 
@@ -592,7 +649,7 @@ describe('parseSegmentBatch', () => {
     fc.assert(
       fc.property(element, (el) => {
         const over = Buffer.byteLength(JSON.stringify(el)) > SEGMENT_LIMITS.messageBytes;
-        expect(parseSegmentBatch({ batch: [el] }, RECEIVED).ok).toBe(!over);
+        expect(sentBatch({ batch: [el] }).ok).toBe(!over);
       }),
       { numRuns: 300 },
     );
@@ -653,7 +710,7 @@ describe('properties', () => {
           timestamp: c.timestamp && isoAtOffset(...c.timestamp),
           sentAt: c.sentAt && isoAtOffset(...c.sentAt),
         };
-        const result = parseSegmentCall(body, 'track', c.receivedAt);
+        const result = sentCall(body, 'track', c.receivedAt);
         if (!result.ok) throw new Error(JSON.stringify(result.error));
         const m = result.value;
 
@@ -664,6 +721,7 @@ describe('properties', () => {
           expected = sentAt === null ? senderTime : c.receivedAt - (sentAt - senderTime);
         }
         expect(m).toEqual({
+          json: JSON.stringify(body),
           type: 'track',
           messageId: c.messageId ?? null,
           userId: c.userId ?? null,
@@ -688,7 +746,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(instant, offset, (ms, minutes) => {
         const timestamp = isoAtOffset(ms, minutes);
-        const m = parseSegmentCall({ ...valid.track, timestamp }, 'track', Date.UTC(2200, 0, 1));
+        const m = sentCall({ ...valid.track, timestamp }, 'track', Date.UTC(2200, 0, 1));
         expect(m.ok && m.value.originalTimestamp).toBe(ms);
       }),
     );

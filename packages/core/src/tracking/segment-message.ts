@@ -1,4 +1,5 @@
 import { err, ok, type Result } from '../result.js';
+import { batchElementTexts } from './batch-text.js';
 
 /*
  * Parses what arrives at Segment's HTTP tracking API. It runs for every ingested event
@@ -27,10 +28,9 @@ export const SEGMENT_CALL_TYPES: readonly SegmentCallType[] = Object.freeze([
 ] as const);
 
 /**
- * Segment's documented size limits. The HTTP layer checks `batchBytes` on a /v1/batch body
- * and `messageBytes` on a single call's body, because it has the raw byte count. Only
- * parseSegmentBatch checks `messageBytes` per element (as compact JSON): only the parser
- * knows where one message in a batch ends. It also checks `batchMessages`.
+ * Segment's documented size limits. The HTTP layer checks `batchBytes` on a body; the parsers
+ * check `messageBytes` on each call's text as it was sent (a single call's body, or a batch's
+ * element) and `batchMessages` on a batch.
  */
 export const SEGMENT_LIMITS = Object.freeze({
   batchBytes: 512_000,
@@ -70,6 +70,11 @@ export interface SegmentMessage {
   /** The message's `sentAt`, else the batch's, else null. */
   sentAt: number | null;
   receivedAt: number;
+  /**
+   * The call's JSON text as it was sent (a batch's element as it stands in the body), kept as
+   * the raw event; written out again, without it, when it carried a `writeKey`.
+   */
+  json: string;
 }
 
 export interface MessageFault {
@@ -132,7 +137,7 @@ const NUL_FAULT = 'must not contain the character U+0000 (NUL), which cannot be 
 
 /**
  * The path of the first string or key under `root` that holds U+0000, or null. Walks with its
- * own stack, as `jsonSizeOver` does.
+ * own stack: JSON.parse accepts nesting far deeper than the call stack can take.
  */
 function nulPath(root: JsonObject, field: string): string | null {
   const stack: [unknown, string][] = [[root, field]];
@@ -264,112 +269,43 @@ function isoMillis(s: string): number | null {
   return seconds * 1000 + ms;
 }
 
-/** UTF-8 bytes of a string as JSON.stringify writes it, quotes included. */
-function jsonStringBytes(s: string): number {
-  let bytes = 2;
+/** UTF-8 bytes of a string (a lone surrogate counts 3, as it is written: U+FFFD). */
+function utf8Bytes(s: string): number {
+  let bytes = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x20 && c < 0x80) {
-      bytes += c === 0x22 || c === 0x5c ? 2 : 1; // " and \ are escaped
-    } else if (c < 0x20) {
-      bytes += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 2 : 6; // \n, else \u0001
-    } else if (c < 0x800) {
-      bytes += 2;
-    } else if (c < 0xd800 || c > 0xdfff) {
-      bytes += 3;
-    } else if (c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c <= 0xdbff && c >= 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       bytes += 4; // a surrogate pair
       i++;
-    } else {
-      bytes += 6; // a lone surrogate, written as \udxxx
-    }
+    } else bytes += 3;
   }
   return bytes;
 }
 
-function isSkipped(value: unknown): boolean {
-  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
+/** Whether a call's text is over the size limit; a UTF-16 unit is at most 3 UTF-8 bytes. */
+function tooLarge(text: string): boolean {
+  return (
+    text.length * 3 > SEGMENT_LIMITS.messageBytes && utf8Bytes(text) > SEGMENT_LIMITS.messageBytes
+  );
 }
+
+const TOO_LARGE = `must be at most ${SEGMENT_LIMITS.messageBytes} bytes as sent`;
 
 /**
- * A leaf's size as JSON: exact, or a lower bound when not `exact` (then `roughSlack` adds up to
- * the upper bound). -1 for an object or array, which the caller walks.
+ * The text a call is kept as: as it was sent, but without a `writeKey` member, which is a
+ * credential (then written out again without it); null when it cannot be written out (JSON.parse
+ * takes nesting deeper than JSON.stringify can write).
  */
-function leafBytes(value: unknown, exact: boolean): number {
-  switch (typeof value) {
-    case 'string':
-      return exact ? jsonStringBytes(value) : value.length + 2;
-    case 'number':
-      if (!exact) return 1;
-      return Number.isFinite(value) ? String(value).length : 4; // NaN and ±Infinity are null
-    case 'boolean':
-      return value ? 4 : 5;
-    case 'object':
-      return value === null ? 4 : -1;
-    default:
-      return 0;
+function keptText(call: JsonObject, sent: string): string | null {
+  if (!Object.hasOwn(call, 'writeKey')) return sent;
+  const { writeKey: _credential, ...rest } = call;
+  try {
+    return JSON.stringify(rest);
+  } catch {
+    return null;
   }
-}
-
-/** A string's UTF-16 unit takes 1 to 6 bytes (\u0001); a number up to 25 (-0.0000012345678901234567). */
-function roughSlack(value: unknown): number {
-  return typeof value === 'string' ? value.length * 5 : typeof value === 'number' ? 24 : 0;
-}
-
-/**
- * Bounds of a value's size as compact UTF-8 JSON: true when surely over `limit`, false when
- * surely not, null when rough bounds cannot tell. Rough bounds are cheap (per value, not per
- * character); exact ones scan every character. Walks with its own stack: JSON.parse accepts
- * nesting far deeper than the call stack (and so JSON.stringify) can take.
- */
-function jsonSizeOver(root: object, limit: number, exact: boolean): boolean | null {
-  let low = 0;
-  let slack = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const container = stack.pop() as object;
-    if (Array.isArray(container)) {
-      low += container.length > 0 ? container.length + 1 : 2; // brackets and commas
-      for (const element of container as unknown[]) {
-        if (isSkipped(element)) {
-          low += 4; // written as null
-          continue;
-        }
-        const bytes = leafBytes(element, exact);
-        if (bytes < 0) stack.push(element as object);
-        else {
-          low += bytes;
-          if (!exact) slack += roughSlack(element);
-        }
-      }
-    } else {
-      const object = container as JsonObject;
-      let members = 0;
-      // for…in is several times faster than Object.keys here; parsed JSON objects inherit no
-      // enumerable properties.
-      for (const key in object) {
-        const member = object[key];
-        if (isSkipped(member)) continue; // left out
-        members++;
-        low += exact ? jsonStringBytes(key) : key.length + 2;
-        if (!exact) slack += key.length * 5;
-        const bytes = leafBytes(member, exact);
-        if (bytes < 0) stack.push(member as object);
-        else {
-          low += bytes;
-          if (!exact) slack += roughSlack(member);
-        }
-      }
-      low += members > 0 ? members * 2 + 1 : 2; // braces, colons and commas
-    }
-    if (low > limit) return true;
-  }
-  return low + slack <= limit ? false : null;
-}
-
-/** Whether a value is larger than `limit` bytes as compact UTF-8 JSON, without writing it. */
-function jsonLargerThan(value: object, limit: number): boolean {
-  return jsonSizeOver(value, limit, false) ?? jsonSizeOver(value, limit, true) === true;
 }
 
 function callType(value: unknown): SegmentCallType | null {
@@ -392,6 +328,7 @@ function callType(value: unknown): SegmentCallType | null {
  */
 function parseMessage(
   m: JsonObject,
+  sent: string,
   type: SegmentCallType | null,
   faults: Faults,
   receivedAt: number,
@@ -399,6 +336,8 @@ function parseMessage(
   batchGroupId: string | null,
 ): SegmentMessage | null {
   const before = faults.list.length;
+  const json = keptText(m, sent);
+  if (json === null) faults.add('writeKey', 'cannot be removed: the call is nested too deeply');
 
   const messageId = idField(m.messageId, 'messageId', faults, null, MESSAGE_ID_MAX);
   const userId = idField(m.userId, 'userId', faults, type === 'alias' ? 'an alias call' : null);
@@ -445,7 +384,7 @@ function parseMessage(
     default:
       break;
   }
-  if (type === null || faults.list.length !== before) return null;
+  if (type === null || json === null || faults.list.length !== before) return null;
 
   const senderTime = timestamp ?? originalTimestamp;
   const sentAt = ownSentAt ?? batchSentAt;
@@ -472,6 +411,7 @@ function parseMessage(
     originalTimestamp: senderTime,
     sentAt,
     receivedAt,
+    json,
   };
 }
 
@@ -479,18 +419,23 @@ function notAnObject(): { ok: false; error: MessageFault[] } {
   return err([{ index: null, field: 'body', message: 'must be a JSON object' }]);
 }
 
-/** One call posted to /v1/<type> (type from the path; a `type` in the body, if present, must agree). */
+/**
+ * One call posted to /v1/<type> (type from the path; a `type` in the body, if present, must
+ * agree). `text` is the body as received, which JSON.parse made `body` of.
+ */
 export function parseSegmentCall(
   body: unknown,
+  text: string,
   type: SegmentCallType,
   receivedAt: number,
 ): Result<SegmentMessage, MessageFault[]> {
   if (!isPlainObject(body)) return notAnObject();
   const faults = new Faults();
+  if (tooLarge(text)) faults.add('body', TOO_LARGE);
   if (!isAbsent(body.type) && body.type !== type) {
     faults.add('type', `must be "${type}" to match /v1/${type}, or be left out`);
   }
-  const message = parseMessage(body, type, faults, receivedAt, null, null);
+  const message = parseMessage(body, text, type, faults, receivedAt, null, null);
   return message === null || faults.list.length > 0 ? err(faults.list) : ok(message);
 }
 
@@ -500,10 +445,12 @@ export function parseSegmentCall(
  * its `context.groupId` to messages without their own `context.groupId` (the rest of `context`
  * is not part of SegmentMessage). All-or-nothing: one faulty element refuses the batch, so
  * every fault of every element is reported at once, with its index. A batch over
- * `SEGMENT_LIMITS.batchMessages` is refused without looking at its elements.
+ * `SEGMENT_LIMITS.batchMessages` is refused without looking at its elements. `text` is the body
+ * as received, which JSON.parse made `body` of: each element is kept as its part of it.
  */
 export function parseSegmentBatch(
   body: unknown,
+  text: string,
   receivedAt: number,
 ): Result<SegmentMessage[], MessageFault[]> {
   if (!isPlainObject(body)) return notAnObject();
@@ -531,6 +478,8 @@ export function parseSegmentBatch(
     return err(faults.list);
   }
 
+  const texts = batchElementTexts(text);
+  if (texts?.length !== batch.length) throw new Error('the batch text does not match its body');
   const messages: SegmentMessage[] = [];
   for (let i = 0; i < batch.length; i++) {
     const element: unknown = batch[i];
@@ -538,13 +487,8 @@ export function parseSegmentBatch(
       faults.list.push({ index: i, field: `batch[${i}]`, message: 'must be an object' });
       continue;
     }
-    if (jsonLargerThan(element, SEGMENT_LIMITS.messageBytes)) {
-      faults.list.push({
-        index: i,
-        field: `batch[${i}]`,
-        message: `must be at most ${SEGMENT_LIMITS.messageBytes} bytes as JSON`,
-      });
-    }
+    const sent = texts[i] as string;
+    if (tooLarge(sent)) faults.list.push({ index: i, field: `batch[${i}]`, message: TOO_LARGE });
     faults.index = i;
     const type = callType(element.type);
     if (type === null) {
@@ -553,7 +497,7 @@ export function parseSegmentBatch(
         isAbsent(element.type) ? 'is required' : `must be one of ${SEGMENT_CALL_TYPES.join(', ')}`,
       );
     }
-    const message = parseMessage(element, type, faults, receivedAt, sentAt, groupId);
+    const message = parseMessage(element, sent, type, faults, receivedAt, sentAt, groupId);
     if (message !== null) messages.push(message);
   }
   return faults.list.length > 0 ? err(faults.list) : ok(messages);

@@ -89,7 +89,7 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
       timestamp: T0,
       context: { groupId: externalId },
     };
-    const message = parseSegmentCall(body, 'track', Date.parse(T0));
+    const message = parseSegmentCall(body, JSON.stringify(body), 'track', Date.parse(T0));
     if (!message.ok) throw new Error(JSON.stringify(message.error));
     let handed: CommittedEvents | null = null;
     const ingestion = createIngestion({
@@ -101,11 +101,7 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
     return {
       account,
       async store(): Promise<CommittedEvents> {
-        await ingestion.ingest(
-          space.workspace.id,
-          [{ message: message.value, payload: JSON.stringify(body) }],
-          T0,
-        );
+        await ingestion.ingest(space.workspace.id, [message.value], T0);
         const stored = handed as CommittedEvents | null;
         if (stored === null) throw new Error('the ingestion stored nothing');
         return stored;

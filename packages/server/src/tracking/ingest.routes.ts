@@ -6,14 +6,13 @@ import {
   parseSegmentCall,
   SEGMENT_CALL_TYPES,
   SEGMENT_LIMITS,
-  type SegmentMessage,
   writeKeyInBody,
 } from '@waymark/core';
 import { errorCodes, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Clock } from '../auth/clock.js';
 import { HttpProblem } from '../http/problem.js';
-import type { Ingestion, ReceivedCall } from './ingest.js';
+import type { Ingestion } from './ingest.js';
 import type { WriteKeyChecker } from './write-keys.js';
 
 export interface IngestRoutesOptions {
@@ -77,6 +76,8 @@ export function ingestRoutes(options: IngestRoutesOptions): FastifyPluginAsync {
     async (parent) => {
       await parent.register(async (app) => {
         const { ingestion, writeKeys, clock } = options;
+        // Each body's text as received: every call is kept as its part of it.
+        const sentTexts = new WeakMap<FastifyRequest, string>();
 
         // Every body is read as JSON, whatever its declared type: browser libraries send
         // text/plain to skip a CORS preflight, and gzipped ones often say nothing useful.
@@ -84,9 +85,11 @@ export function ingestRoutes(options: IngestRoutesOptions): FastifyPluginAsync {
         app.addContentTypeParser(
           '*',
           { parseAs: 'string', bodyLimit: SEGMENT_LIMITS.batchBytes },
-          (_request, body, done) => {
+          (request, body, done) => {
             try {
-              done(null, JSON.parse(body as string));
+              const parsed: unknown = JSON.parse(body as string);
+              sentTexts.set(request, body as string);
+              done(null, parsed);
             } catch (error) {
               done(
                 new HttpProblem(
@@ -163,7 +166,7 @@ export function ingestRoutes(options: IngestRoutesOptions): FastifyPluginAsync {
 
         async function receive(
           request: FastifyRequest,
-          parse: (receivedAt: number) => ReturnType<typeof parseSegmentBatch>,
+          parse: (text: string, receivedAt: number) => ReturnType<typeof parseSegmentBatch>,
         ) {
           const receivedAt = clock();
           const token = writeKeyOf(request);
@@ -182,25 +185,24 @@ export function ingestRoutes(options: IngestRoutesOptions): FastifyPluginAsync {
                   : 'the write key is not valid',
             );
           }
-          const parsed = parse(Date.parse(receivedAt));
+          // No text without a body, which the parsers refuse before they read any text.
+          const parsed = parse(sentTexts.get(request) ?? '', Date.parse(receivedAt));
           if (!parsed.ok) throw invalidCalls(parsed.error);
-          const calls = withPayloads(request.body, parsed.value);
-          if (!calls.ok) throw invalidCalls(calls.error);
-          const result = await ingestion.ingest(key.workspaceId, calls.value, receivedAt);
+          const result = await ingestion.ingest(key.workspaceId, parsed.value, receivedAt);
           return { success: true as const, ...result };
         }
 
         for (const type of SEGMENT_CALL_TYPES) {
           app.post(`/v1/${type}`, { config: { rateLimit }, schema: { hide: true } }, (request) =>
-            receive(request, (at) => {
-              const call = parseSegmentCall(request.body, type, at);
+            receive(request, (text, at) => {
+              const call = parseSegmentCall(request.body, text, type, at);
               return call.ok ? { ok: true, value: [call.value] } : call;
             }),
           );
         }
         for (const path of ['/v1/batch', '/v1/import']) {
           app.post(path, { config: { rateLimit }, schema: { hide: true } }, (request) =>
-            receive(request, (at) => parseSegmentBatch(request.body, at)),
+            receive(request, (text, at) => parseSegmentBatch(request.body, text, at)),
           );
         }
         app.options('/v1/*', { schema: { hide: true } }, async (_request, reply) =>
@@ -210,44 +212,4 @@ export function ingestRoutes(options: IngestRoutesOptions): FastifyPluginAsync {
     },
     { name: 'ingest-routes' },
   );
-}
-
-/** Each call with its JSON text (the raw event kept), refusing calls over the size limit. */
-function withPayloads(
-  body: unknown,
-  messages: readonly SegmentMessage[],
-): { ok: true; value: ReceivedCall[] } | { ok: false; error: MessageFault[] } {
-  const batch = (body as { batch?: unknown[] }).batch;
-  const raws = Array.isArray(batch) ? batch : [body];
-  const calls: ReceivedCall[] = [];
-  const faults: MessageFault[] = [];
-  messages.forEach((message, i) => {
-    const where = {
-      index: Array.isArray(batch) ? i : null,
-      field: Array.isArray(batch) ? `batch[${i}]` : 'body',
-    };
-    let payload: string;
-    try {
-      payload = JSON.stringify(withoutWriteKey(raws[i]));
-    } catch {
-      // JSON.parse takes nesting that JSON.stringify cannot write back.
-      faults.push({ ...where, message: 'is nested too deeply' });
-      return;
-    }
-    if (Buffer.byteLength(payload) > SEGMENT_LIMITS.messageBytes) {
-      faults.push({
-        ...where,
-        message: `is ${Buffer.byteLength(payload)} bytes; a call may be at most ${SEGMENT_LIMITS.messageBytes}`,
-      });
-    }
-    calls.push({ message, payload });
-  });
-  return faults.length > 0 ? { ok: false, error: faults } : { ok: true, value: calls };
-}
-
-/** The write key is a credential: it is never stored with the event. */
-function withoutWriteKey(raw: unknown): unknown {
-  if (typeof raw !== 'object' || raw === null || !Object.hasOwn(raw, 'writeKey')) return raw;
-  const { writeKey: _secret, ...rest } = raw as Record<string, unknown>;
-  return rest;
 }

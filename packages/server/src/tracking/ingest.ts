@@ -6,12 +6,6 @@ import type { AccountUsersTable } from '../db/schema.js';
 import type { CommittedEvents, TrackedEvent } from './activities.js';
 import { insertEvents, lastSeq, type NewEvent } from './events.repo.js';
 
-/** A call as it arrived (its JSON text, kept as the raw event) and as it was parsed. */
-export interface ReceivedCall {
-  message: SegmentMessage;
-  payload: string;
-}
-
 export interface IngestResult {
   received: number;
   /** New events; the rest were retries of message ids the workspace already had. */
@@ -65,11 +59,11 @@ export function createIngestion({
 
   async function knownAccounts(
     workspaceId: string,
-    calls: readonly ReceivedCall[],
+    calls: readonly SegmentMessage[],
     now: number,
   ): Promise<void> {
     const missing = new Set<string>();
-    for (const { message } of calls) {
+    for (const message of calls) {
       const user = message.userId ?? message.anonymousId;
       if (message.groupId !== null || user === null) continue;
       const known = accountOfUser.get(userKey(workspaceId, user));
@@ -173,7 +167,7 @@ export function createIngestion({
 
   async function ingest(
     workspaceId: string,
-    calls: readonly ReceivedCall[],
+    calls: readonly SegmentMessage[],
     receivedAt: string,
   ): Promise<IngestResult> {
     const now = Date.now();
@@ -181,7 +175,7 @@ export function createIngestion({
     const events: NewEvent[] = [];
     const properties: Record<string, unknown>[] = [];
     const grouped = new Map<string, string>();
-    for (const { message, payload } of calls) {
+    for (const message of calls) {
       let account = message.groupId;
       if (message.type === 'group' && account !== null) {
         for (const user of [message.userId, message.anonymousId]) {
@@ -204,7 +198,7 @@ export function createIngestion({
         anonymous_id: message.anonymousId,
         timestamp: new Date(message.timestamp).toISOString(),
         received_at: receivedAt,
-        payload,
+        payload: message.json,
       });
       properties.push(message.properties);
     }
