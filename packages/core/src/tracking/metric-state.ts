@@ -31,6 +31,8 @@ export interface Activity {
 interface EventCountPlan {
   key: string;
   filter: Readonly<Record<string, FilterValue>>;
+  /** Whether the filter names any property: only then are the event's properties read. */
+  filtered: boolean;
   /** null: since the enrollment started. */
   windowHours: number | null;
 }
@@ -75,7 +77,8 @@ export function planMetrics(metrics: readonly Metric[]): MetricPlan {
           metric.windowSeconds === null ? null : windowInHours(metric.windowSeconds);
         if (windowHours !== null) countHorizonHours = Math.max(countHorizonHours, windowHours);
         const plans = countsByEvent.get(metric.event) ?? [];
-        plans.push({ key, filter: metric.filter, windowHours });
+        const filtered = Object.keys(metric.filter).length > 0;
+        plans.push({ key, filter: metric.filter, filtered, windowHours });
         countsByEvent.set(metric.event, plans);
         break;
       }
@@ -121,26 +124,29 @@ export function emptyMetricState(): MetricState {
   return { latest: null, counts: {}, hourly: {}, users: {} };
 }
 
+const NOTHING_CHANGED: readonly string[] = Object.freeze([]);
+
 /**
  * Adds one activity to the state, in place, and returns the keys of the metrics it changed.
  * The result does not depend on the order activities are applied in: counts add up, and a
  * user's last hour is a maximum. Activities before `startedAt` feed only windowed metrics
  * (a window may reach back before the enrollment); counts "since the enrollment started"
- * ignore them.
+ * ignore them. Most activities change nothing (a user seen in the same hour, an event no
+ * criterion counts): they cost no allocation, and their properties are read only by a filter.
  */
 export function applyActivity(
   state: MetricState,
   plan: MetricPlan,
   activity: Activity,
   startedAt: number,
-): string[] {
-  const changed: string[] = [];
+): readonly string[] {
+  let changed: string[] | null = null;
   const hour = Math.floor(activity.at / HOUR_MS);
   if (activity.event !== null) {
     const plans = plan.countsByEvent.get(activity.event);
     if (plans !== undefined) {
       for (const count of plans) {
-        if (!eventMatchesFilter(count.filter, activity.properties)) continue;
+        if (count.filtered && !eventMatchesFilter(count.filter, activity.properties)) continue;
         if (count.windowHours === null) {
           if (activity.at < startedAt) continue;
           state.counts[count.key] = (state.counts[count.key] ?? 0) + 1;
@@ -149,6 +155,7 @@ export function applyActivity(
           hours[hour] = (hours[hour] ?? 0) + 1;
           state.hourly[count.key] = hours;
         }
+        changed ??= [];
         changed.push(count.key);
       }
     }
@@ -157,11 +164,12 @@ export function applyActivity(
     const seen = state.users[activity.user];
     if (seen === undefined || seen < hour) {
       state.users[activity.user] = hour;
+      changed ??= [];
       for (const users of plan.activeUsers) changed.push(users.key);
     }
   }
   if (state.latest === null || activity.at > state.latest) state.latest = activity.at;
-  return changed;
+  return changed ?? NOTHING_CHANGED;
 }
 
 /** Drops the hours and users no window can reach any more, as seen from the latest event. */

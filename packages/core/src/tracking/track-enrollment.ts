@@ -25,6 +25,8 @@ export interface TrackedProgram {
   readonly criteria: ReadonlyMap<string, CompiledCriteria>;
   /** Milestone key → the metric keys its criteria read. */
   readonly reads: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Metric key → the automatic milestones whose criteria read it. */
+  readonly readers: ReadonlyMap<string, readonly string[]>;
   /** Every metric the criteria read, and how to keep them. */
   readonly plan: MetricPlan;
 }
@@ -90,7 +92,11 @@ export function trackProgram(program: ProgramDefinition): TrackedProgram {
     reads.set(milestone.key, new Set(compiled.value.metricKeys));
   }
   const plan = planMetrics(uniqueMetrics([...criteria.values()].flatMap((c) => c.metrics)));
-  return { program, criteria, reads, plan };
+  const readers = new Map<string, string[]>();
+  for (const [milestoneKey, keys] of reads) {
+    for (const key of keys) readers.set(key, [...(readers.get(key) ?? []), milestoneKey]);
+  }
+  return { program, criteria, reads, readers, plan };
 }
 
 /**
@@ -139,27 +145,35 @@ export function advanceEnrollment(input: AdvanceInput): AdvanceResult {
     settle(tracked.criteria.keys(), input.evaluateAt, null);
   }
 
+  // The open automatic milestones: only they are evaluated, and only a completion changes them.
+  let open = openAutomatic(tracked, progress);
+  const latestHourBefore = state.latest === null ? null : hourOf(state.latest);
   let metricsChanged = false;
   for (const activity of input.activities) {
     const late = state.latest !== null && activity.at < state.latest;
-    const changed = new Set(applyActivity(state, tracked.plan, activity, startedAt));
-    if (changed.size > 0) metricsChanged = true;
+    const changed = applyActivity(state, tracked.plan, activity, startedAt);
+    if (changed.length > 0) metricsChanged = true;
+    let traitsChanged: string[] = [];
     if (activity.traits !== undefined) {
-      for (const trait of tracked.plan.traits) {
-        if (!sameJson(traits[trait.name], activity.traits[trait.name])) changed.add(trait.key);
-      }
-      traits = activity.traits;
+      const after = activity.traits;
+      traitsChanged = tracked.plan.traits
+        .filter((trait) => !sameJson(traits[trait.name], after[trait.name]))
+        .map((trait) => trait.key);
+      traits = after;
     }
-    if (changed.size === 0) continue;
-    const affected = [...tracked.reads]
-      .filter(([, reads]) => [...changed].some((key) => reads.has(key)))
-      .map(([key]) => key);
-    if (affected.length === 0) continue;
+    if ((changed.length === 0 && traitsChanged.length === 0) || open.size === 0) continue;
+    const affected = new Set<string>();
+    for (const key of [...changed, ...traitsChanged]) {
+      for (const milestoneKey of tracked.readers.get(key) ?? []) {
+        if (open.has(milestoneKey)) affected.add(milestoneKey);
+      }
+    }
+    if (affected.size === 0) continue;
     if (late) {
       // Evaluated as of the latest activity: a criterion that turns true needs a replay to
       // learn when; one that stays false changes nothing (the state is order-independent).
       const latest = state.latest ?? activity.at;
-      if (latest >= startedAt && anySatisfied(input, progress, affected, latest, traits)) {
+      if (latest >= startedAt && anySatisfied(input, affected, latest, traits)) {
         return {
           progress: [...input.progress],
           changes: [],
@@ -171,16 +185,35 @@ export function advanceEnrollment(input: AdvanceInput): AdvanceResult {
       continue;
     }
     if (activity.at < startedAt) continue;
+    const before = changes.length;
     settle(affected, activity.at, activity.ref);
+    if (changes.length > before) open = openAutomatic(tracked, progress);
   }
-  pruneMetricState(state, tracked.plan);
+  // Hours and users fall out of the windows only as the latest event moves to a later hour.
+  if (state.latest !== null && hourOf(state.latest) !== latestHourBefore) {
+    pruneMetricState(state, tracked.plan);
+  }
   return { progress, changes, traits, metricsChanged, needsReplay: false };
 }
 
+const hourOf = (ms: number) => Math.floor(ms / 3_600_000);
+
+/** The keys of the automatic milestones that are open. */
+function openAutomatic(
+  tracked: TrackedProgram,
+  progress: readonly MilestoneProgress[],
+): ReadonlySet<string> {
+  return new Set(
+    progress
+      .filter((p) => p.status === 'open' && tracked.criteria.has(p.milestoneKey))
+      .map((p) => p.milestoneKey),
+  );
+}
+
+/** Whether any of these open milestones' criteria holds at `at`. */
 function anySatisfied(
   input: AdvanceInput,
-  progress: readonly MilestoneProgress[],
-  keys: readonly string[],
+  keys: ReadonlySet<string>,
   at: number,
   traits: Readonly<Record<string, MetricValue>>,
 ): boolean {
@@ -188,10 +221,9 @@ function anySatisfied(
     traits,
     startedAt: input.startedAt,
   });
-  return keys.some((key) => {
+  return [...keys].some((key) => {
     const criteria = input.tracked.criteria.get(key);
-    const open = progress.find((p) => p.milestoneKey === key)?.status === 'open';
-    if (!open || criteria === undefined) return false;
+    if (criteria === undefined) return false;
     const evaluation = evaluateCriteria(criteria, values);
     return evaluation.ok && evaluation.value.satisfied;
   });

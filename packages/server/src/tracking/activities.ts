@@ -1,4 +1,4 @@
-import type { MetricValue, TrackedActivity } from '@waymark/core';
+import type { EventRef, MetricValue, TrackedActivity } from '@waymark/core';
 import type { StoredEvent } from './events.repo.js';
 
 /** A stored event, with its properties when the ingestion handed it over already parsed. */
@@ -19,41 +19,58 @@ export interface CommittedEvents {
 /** Calls that say something about an account's product use or traits. */
 export const TRACKED_TYPES: ReadonlySet<string> = new Set(['track', 'page', 'screen', 'group']);
 
+type ActivitySource = Pick<
+  TrackedEvent,
+  | 'type'
+  | 'event'
+  | 'user_id'
+  | 'anonymous_id'
+  | 'timestamp'
+  | 'payload'
+  | 'message_id'
+  | 'properties'
+>;
+
 /**
  * A stored event as the metrics see it: a track call counts under its name, page and screen
- * views only as activity, and group calls as no user's activity (they carry traits).
+ * views only as activity, and group calls as no user's activity (they carry traits). The
+ * tracking makes one per event, so what most events never need is worked out only when asked:
+ * the properties (parsed from the payload, for a filter) and the reference to the event (the
+ * evidence of a completion).
  */
+class StoredActivity implements TrackedActivity {
+  readonly event: string | null;
+  readonly user: string | null;
+  readonly at: number;
+  readonly traits?: Record<string, MetricValue>;
+  readonly #stored: ActivitySource;
+  #properties: Record<string, unknown> | undefined;
+
+  constructor(stored: ActivitySource, traits?: Record<string, MetricValue>) {
+    this.event = stored.type === 'track' ? stored.event : null;
+    this.user = stored.type === 'group' ? null : (stored.user_id ?? stored.anonymous_id);
+    this.at = Date.parse(stored.timestamp);
+    if (traits !== undefined) this.traits = traits;
+    this.#stored = stored;
+    this.#properties = stored.properties;
+  }
+
+  get properties(): Record<string, unknown> {
+    this.#properties ??=
+      (JSON.parse(this.#stored.payload) as { properties?: Record<string, unknown> }).properties ??
+      {};
+    return this.#properties;
+  }
+
+  get ref(): EventRef {
+    const { message_id, type, event, timestamp } = this.#stored;
+    return { messageId: message_id, type, event, timestamp };
+  }
+}
+
 export function activityOf(
-  event: Pick<
-    TrackedEvent,
-    | 'type'
-    | 'event'
-    | 'user_id'
-    | 'anonymous_id'
-    | 'timestamp'
-    | 'payload'
-    | 'message_id'
-    | 'properties'
-  >,
+  event: ActivitySource,
   traits?: Record<string, MetricValue>,
 ): TrackedActivity {
-  let properties = event.properties;
-  return {
-    event: event.type === 'track' ? event.event : null,
-    user: event.type === 'group' ? null : (event.user_id ?? event.anonymous_id),
-    at: Date.parse(event.timestamp),
-    // Parsed only when a filter asks for them.
-    get properties() {
-      properties ??=
-        (JSON.parse(event.payload) as { properties?: Record<string, unknown> }).properties ?? {};
-      return properties;
-    },
-    ref: {
-      messageId: event.message_id,
-      type: event.type,
-      event: event.event,
-      timestamp: event.timestamp,
-    },
-    ...(traits !== undefined && { traits }),
-  };
+  return new StoredActivity(event, traits);
 }
