@@ -28,8 +28,8 @@ import { ingestRoutes } from '../tracking/ingest.routes.js';
 import { replayRoutes } from '../tracking/replay.routes.js';
 import { createEventRetention } from '../tracking/retention.js';
 import { timelineRoutes } from '../tracking/timeline.routes.js';
-import { createTracker, type Tracker } from '../tracking/tracker.js';
 import { startTrackerThread } from '../tracking/tracker-thread.js';
+import { createTracking, type Tracking } from '../tracking/tracking.js';
 import { createWriteKeyChecker } from '../tracking/write-keys.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { createUsersService } from '../users/users.service.js';
@@ -63,7 +63,7 @@ export interface ServerOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     /** Follows the stored events and completes milestones from them. */
-    tracker: Tracker;
+    tracker: Tracking;
   }
 }
 
@@ -119,11 +119,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(replayRoutes({ database: options.database }));
   await app.register(timelineRoutes({ db, dialect: options.database.dialect }));
 
-  // An SQLite file is tracked on a thread of its own, beside the requests (decision 0015).
+  // An SQLite file is tracked on a thread of its own, beside the requests, which also commits
+  // the events (decisions 0015 and 0017).
   const { sqlite } = options.database;
   const tracker =
     sqlite === undefined
-      ? createTracker({ database: options.database, clock, log: app.log })
+      ? createTracking({ database: options.database, clock, log: app.log })
       : startTrackerThread({ ...sqlite, clock, log: app.log });
   app.decorate('tracker', tracker);
   app.addHook('onReady', async () => tracker.start());
@@ -138,12 +139,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onClose', async () => retention.stop());
   await app.register(
     ingestRoutes({
-      ingestion: createIngestion({
-        database: options.database,
-        onStored: tracker.handOver,
-        expectStored: tracker.expectHandOver,
-        keepingUp: tracker.keepingUp,
-      }),
+      ingestion: createIngestion({ database: options.database, write: tracker.writeEvents }),
       writeKeys,
       clock,
       rateLimit: options.ingestRateLimit ?? 2000,

@@ -10,6 +10,7 @@ import {
   trackingWorkspace,
 } from '../testing/tracking.js';
 import type { CommittedEvents } from './activities.js';
+import { createEventWriter } from './event-writer.js';
 import { createIngestion } from './ingest.js';
 import { createTracker } from './tracker.js';
 
@@ -94,9 +95,12 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
     let handed: CommittedEvents | null = null;
     const ingestion = createIngestion({
       database: server.database,
-      onStored: (committed) => {
-        handed = committed;
-      },
+      write: createEventWriter({
+        database: server.database,
+        onStored: (committed) => {
+          handed = committed;
+        },
+      }),
     });
     return {
       account,

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { SegmentMessage } from '@waymark/core';
-import type { Insertable } from 'kysely';
 import type { Database } from '../db/database.js';
-import type { AccountUsersTable } from '../db/schema.js';
-import type { CommittedEvents, TrackedEvent } from './activities.js';
-import { insertEvents, lastSeq, type NewEvent } from './events.repo.js';
+import type { AccountUserRow, EventWriter } from './event-writer.js';
+import type { NewEvent } from './events.repo.js';
 
 export interface IngestResult {
   received: number;
@@ -14,8 +12,6 @@ export interface IngestResult {
 
 const USER_TTL_MS = 30_000;
 const MAX_REQUESTS_PER_COMMIT = 64;
-
-type AccountUserRow = Insertable<AccountUsersTable>;
 
 interface PendingCommit {
   events: NewEvent[];
@@ -29,30 +25,17 @@ interface PendingCommit {
 /**
  * Stores calls as events, each attached to its account: the call's own group id (a group call,
  * or `context.groupId`), else the account the user was last grouped with by a group call.
- * Everything of one request is committed in one transaction before the caller answers 2xx.
+ * Everything of one request is committed in one transaction (`write`) before the caller answers
+ * 2xx.
  */
 export function createIngestion({
-  database: { db, dialect },
-  onStored,
-  expectStored = () => () => {},
-  keepingUp = () => Promise.resolve(),
+  database: { db },
+  write,
 }: {
-  database: Pick<Database, 'db' | 'dialect'>;
-  onStored: (committed: CommittedEvents) => void;
-  /**
-   * Told as a commit begins whose events `onStored` will bring; what it returns is called once
-   * they are brought, or the commit failed.
-   */
-  expectStored?: () => () => void;
-  /**
-   * Resolves when the tracking is close enough behind for more events to be committed: a
-   * tracking on another thread that fell far behind slows the ingestion to its own pace, so
-   * that events keep completing milestones within a second.
-   */
-  keepingUp?: () => Promise<void>;
+  /** Where the users' accounts are read. */
+  database: Pick<Database, 'db'>;
+  write: EventWriter;
 }) {
-  // Where one process alone writes events (SQLite), each commit's follow the last one's.
-  const sequential = !dialect.capabilities.concurrentWorkers;
   // user → account, as group calls said; remembered briefly, since a batch names few users.
   const accountOfUser = new Map<string, { account: string | null; until: number }>();
   const userKey = (workspaceId: string, user: string) => `${workspaceId}\u0000${user}`;
@@ -108,58 +91,21 @@ export function createIngestion({
       // Requests that arrived during the last commit are parsed first and join this one: a
       // larger commit writes each index page once for more events.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      await keepingUp();
       const group = waiting.splice(0, MAX_REQUESTS_PER_COMMIT);
-      const delivered = expectStored();
       try {
-        const { after, inserted } = await db.transaction().execute(async (trx) => {
-          const after = sequential ? await lastSeq(trx) : null;
-          const keys = await insertEvents(
-            trx,
-            dialect,
-            group.flatMap((pending) => pending.events),
-          );
-          // One row per user: PostgreSQL refuses an upsert that touches a row twice.
-          const users = new Map(
-            group
-              .flatMap((pending) => pending.users)
-              .map((row) => [`${row.workspace_id}\u0000${row.user_key}`, row]),
-          );
-          if (users.size > 0) {
-            await trx
-              .insertInto('account_users')
-              .values([...users.values()])
-              .onConflict((oc) =>
-                oc.columns(['workspace_id', 'user_key']).doUpdateSet((eb) => ({
-                  account_key: eb.ref('excluded.account_key'),
-                  updated_at: eb.ref('excluded.updated_at'),
-                })),
-              )
-              .execute();
-          }
-          return { after, inserted: keys };
+        const stored = await write({
+          events: group.flatMap((pending) => pending.events),
+          properties: group.flatMap((pending) => pending.properties),
+          users: group.flatMap((pending) => pending.users),
         });
-        // Each new event counts for the first request that carried it.
-        const committed: TrackedEvent[] = [];
+        let at = 0;
         for (const pending of group) {
-          let stored = 0;
-          pending.events.forEach((event, i) => {
-            const seqs = inserted.seqs.get(event.workspace_id);
-            const seq = seqs?.get(event.message_id);
-            if (seqs === undefined || seq === undefined) return;
-            seqs.delete(event.message_id);
-            stored += 1;
-            committed.push(trackedEvent(event, seq, inserted.txid, pending.properties[i] ?? {}));
-          });
-          pending.resolve(stored);
-        }
-        if (committed.length > 0) {
-          onStored({ after, events: committed.sort((a, b) => a.seq - b.seq) });
+          let count = 0;
+          for (let i = 0; i < pending.events.length; i++) if (stored[at++] === true) count += 1;
+          pending.resolve(count);
         }
       } catch (error) {
         for (const pending of group) pending.reject(error);
-      } finally {
-        delivered();
       }
     }
     writing = false;
@@ -219,30 +165,3 @@ export function createIngestion({
 }
 
 export type Ingestion = ReturnType<typeof createIngestion>;
-
-/**
- * A stored event as the tracking takes it, written out field by field: a spread of the event
- * measured three times slower, and ingestion makes one per event.
- */
-function trackedEvent(
-  event: NewEvent,
-  seq: number,
-  txid: string,
-  properties: Record<string, unknown>,
-): TrackedEvent {
-  return {
-    seq,
-    txid,
-    workspace_id: event.workspace_id,
-    message_id: event.message_id,
-    type: event.type,
-    event: event.event,
-    account_key: event.account_key,
-    user_id: event.user_id,
-    anonymous_id: event.anonymous_id,
-    timestamp: event.timestamp,
-    received_at: event.received_at,
-    payload: event.payload,
-    properties,
-  };
-}

@@ -2,90 +2,71 @@ import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../auth/clock.js';
 import type { WriteLock } from '../db/write-lock.js';
-import type { CommittedEvents, TrackedEvent } from './activities.js';
-import { HandsOnTheWay } from './hands-on-the-way.js';
-import type { Tracker } from './tracker.js';
+import type { AccountUserRow, StoredFlags } from './event-writer.js';
+import type { NewEvent } from './events.repo.js';
+import type { Tracking } from './tracking.js';
 
 /** What the tracking thread starts with. */
 export interface TrackerThreadData {
   file: string;
   writeLock: SharedArrayBuffer;
-  /** `HandsOnTheWay`'s count, shared with the ingestion on the main thread. */
-  handsOnTheWay: SharedArrayBuffer;
   now: string;
   pollMs: number;
 }
 
 /**
- * A commit's events as one array per column, without their parsed properties (the tracking
- * parses a payload when a filter asks): a structured clone copies arrays of strings about five
- * times faster than the events as objects (0.5 against 2.5 µs an event, measured here), and
- * the copy is made on the main thread.
+ * A group commit's events as one array per column: a structured clone copies arrays of
+ * strings about five times faster than the events as objects (0.5 against 2.5 µs an event,
+ * measured here), and the copy is made on the main thread.
  */
-export interface CommittedColumns {
-  after: number | null;
-  seq: number[];
-  txid: string[];
-  workspace_id: string[];
-  message_id: string[];
-  type: string[];
-  event: (string | null)[];
-  account_key: (string | null)[];
-  user_id: (string | null)[];
-  anonymous_id: (string | null)[];
-  timestamp: string[];
-  received_at: string[];
-  payload: string[];
+export type EventColumns = { [K in keyof NewEvent]: NewEvent[K][] };
+
+const COLUMNS = [
+  'workspace_id',
+  'message_id',
+  'type',
+  'event',
+  'account_key',
+  'user_id',
+  'anonymous_id',
+  'timestamp',
+  'received_at',
+  'payload',
+] as const satisfies readonly (keyof NewEvent)[];
+
+function eventColumns(events: readonly NewEvent[]): EventColumns {
+  return Object.fromEntries(
+    COLUMNS.map((column) => [column, events.map((event) => event[column])]),
+  ) as EventColumns;
 }
 
-export function committedColumns({ after, events }: CommittedEvents): CommittedColumns {
-  const column = <K extends keyof CommittedColumns & keyof TrackedEvent>(key: K) =>
-    events.map((event) => event[key]);
-  return {
-    after,
-    seq: column('seq'),
-    txid: column('txid'),
-    workspace_id: column('workspace_id'),
-    message_id: column('message_id'),
-    type: column('type'),
-    event: column('event'),
-    account_key: column('account_key'),
-    user_id: column('user_id'),
-    anonymous_id: column('anonymous_id'),
-    timestamp: column('timestamp'),
-    received_at: column('received_at'),
-    payload: column('payload'),
-  };
+export function eventsOf(columns: EventColumns): NewEvent[] {
+  return columns.message_id.map((message_id, i) => ({
+    workspace_id: columns.workspace_id[i] as string,
+    message_id,
+    type: columns.type[i] as string,
+    event: columns.event[i] ?? null,
+    account_key: columns.account_key[i] ?? null,
+    user_id: columns.user_id[i] ?? null,
+    anonymous_id: columns.anonymous_id[i] ?? null,
+    timestamp: columns.timestamp[i] as string,
+    received_at: columns.received_at[i] as string,
+    payload: columns.payload[i] as string,
+  }));
 }
 
-export function committedEvents(columns: CommittedColumns): CommittedEvents {
-  return {
-    after: columns.after,
-    events: columns.seq.map((seq, i) => ({
-      seq,
-      txid: columns.txid[i] as string,
-      workspace_id: columns.workspace_id[i] as string,
-      message_id: columns.message_id[i] as string,
-      type: columns.type[i] as string,
-      event: columns.event[i] ?? null,
-      account_key: columns.account_key[i] ?? null,
-      user_id: columns.user_id[i] ?? null,
-      anonymous_id: columns.anonymous_id[i] ?? null,
-      timestamp: columns.timestamp[i] as string,
-      received_at: columns.received_at[i] as string,
-      payload: columns.payload[i] as string,
-    })),
-  };
-}
+/** What the main thread asks of the tracking thread, which answers each. */
+type Request =
+  | { type: 'write'; events: EventColumns; users: AccountUserRow[] }
+  | { type: 'sweep' | 'settled' | 'stop' };
 
-/** A message to the tracking thread: each carries the main thread's time, the tracking's clock. */
-export type ToTracker =
-  | { type: 'nudge'; now: string }
-  | { type: 'handOver'; committed: CommittedColumns; now: string }
-  | { type: 'sweep' | 'settled' | 'stop'; id: number; now: string };
+/**
+ * A message to the tracking thread: each carries the main thread's time, the tracking's clock;
+ * a nudge comes every `pollMs`, to look for events other processes stored.
+ */
+export type ToTracker = { type: 'nudge'; now: string } | (Request & { id: number; now: string });
 
 type FromTracker =
-  | { type: 'tracked'; seq: number }
   | { type: 'done'; id: number; value: unknown }
   | { type: 'failed'; id: number; error: string }
   | {
@@ -95,6 +76,8 @@ type FromTracker =
       message?: string;
     };
 
+const SWEEP_MS = 3_600_000;
+
 // A worker thread runs JavaScript: under the test runner, whose sources are TypeScript, it runs
 // the built module (`npm test` builds first).
 const WORKER = new URL(
@@ -102,20 +85,13 @@ const WORKER = new URL(
   import.meta.url,
 );
 
-const SWEEP_MS = 3_600_000;
 /**
- * Events handed over and not yet tracked, beyond which the ingestion waits: at the tracking's
- * pace (25,000–35,000 events/s here) a third of a second, so completions stay well within one.
- */
-const MAX_LAG = 10_000;
-const MAX_LAG_WAIT_MS = 1000;
-
-/**
- * The tracking of an SQLite file on a thread of its own, with its own connection: the main
- * thread keeps answering requests and storing events while the events are tracked. The two
- * threads take turns at SQLite's one writer through `writeLock`; the tracking computes without
- * it (decision 0015). Same interface as `createTracker`; time is the main thread's `clock`,
- * sent with every message.
+ * The tracking of an SQLite file on a thread of its own, with its own connection, which also
+ * writes the ingestion's events: the main thread answers requests, parses them and hands each
+ * group commit over, and the thread commits it, answers which events were new, and tracks them
+ * without their crossing back (decisions 0015 and 0017). The threads take turns at SQLite's one
+ * writer through `writeLock` for everything else the main thread writes; the tracking computes
+ * without it. Time is the main thread's `clock`, sent with every message.
  */
 export function startTrackerThread({
   file,
@@ -129,21 +105,12 @@ export function startTrackerThread({
   clock: Clock;
   log: FastifyBaseLogger;
   pollMs?: number;
-}): Tracker {
+}): Tracking {
   let worker: Worker | null = null;
   let stopped = false;
   let nextId = 0;
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   const timers: NodeJS.Timeout[] = [];
-  // On SQLite each commit's events follow the last one's: `seq` alone says how far behind.
-  let handedUpTo = 0;
-  let trackedUpTo = 0;
-  const waitingForRoom: (() => void)[] = [];
-  const handsOnTheWay = new HandsOnTheWay();
-  const room = () => handedUpTo - trackedUpTo <= MAX_LAG || worker === null;
-  const wakeIfRoom = () => {
-    if (room()) for (const resolve of waitingForRoom.splice(0)) resolve();
-  };
 
   function thread(): Worker {
     if (worker !== null) return worker;
@@ -151,7 +118,6 @@ export function startTrackerThread({
       workerData: {
         file,
         writeLock: writeLock.buffer,
-        handsOnTheWay: handsOnTheWay.buffer,
         now: clock(),
         pollMs,
       } satisfies TrackerThreadData,
@@ -161,23 +127,17 @@ export function startTrackerThread({
         log[message.level](message.fields, message.message);
         return;
       }
-      if (message.type === 'tracked') {
-        trackedUpTo = Math.max(trackedUpTo, message.seq);
-        wakeIfRoom();
-        return;
-      }
       const waiter = waiting.get(message.id);
       waiting.delete(message.id);
       if (message.type === 'done') waiter?.resolve(message.value);
       else waiter?.reject(new Error(message.error));
     });
     // A thread that dies is started again by the next message; what it had not written at a
-    // checkpoint is tracked again, as after a crash.
+    // checkpoint is tracked again, as after a crash, and a write it did not answer fails.
     const fail = (error: Error) => {
       if (worker === started) worker = null;
       for (const waiter of waiting.values()) waiter.reject(error);
       waiting.clear();
-      wakeIfRoom();
     };
     started.on('error', (error) => {
       log.error({ err: error }, 'the tracking thread failed; it starts again on the next event');
@@ -188,11 +148,11 @@ export function startTrackerThread({
     return started;
   }
 
-  function ask<T>(type: 'sweep' | 'settled' | 'stop'): Promise<T> {
+  function ask<T>(request: Request): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const id = nextId++;
       waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      thread().postMessage({ type, id, now: clock() } satisfies ToTracker);
+      thread().postMessage({ ...request, id, now: clock() } satisfies ToTracker);
     });
   }
 
@@ -202,51 +162,29 @@ export function startTrackerThread({
 
   return {
     nudge,
-    expectHandOver: (): (() => void) => handsOnTheWay.expect(),
-    /**
-     * Committed events go over as columns: copying them costs this thread less than reading them
-     * back costs the tracking's.
-     */
-    handOver(committed: CommittedEvents): void {
-      if (!stopped) {
-        thread().postMessage({
-          type: 'handOver',
-          committed: committedColumns(committed),
-          now: clock(),
-        } satisfies ToTracker);
-        handedUpTo = Math.max(handedUpTo, committed.events.at(-1)?.seq ?? 0);
-      }
-    },
-    /** A tracking that keeps failing holds no commit back more than MAX_LAG_WAIT_MS. */
-    keepingUp: (): Promise<void> =>
-      room() || stopped
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            waitingForRoom.push(resolve);
-            setTimeout(resolve, MAX_LAG_WAIT_MS).unref();
-          }),
+    writeEvents: ({ events, users }) =>
+      ask<StoredFlags>({ type: 'write', events: eventColumns(events), users }),
     start(): void {
       stopped = false;
       if (timers.length === 0) {
         timers.push(
           setInterval(nudge, pollMs).unref(),
           setInterval(() => {
-            ask<number>('sweep').catch(() => {}); // logged by the thread
+            ask<number>({ type: 'sweep' }).catch(() => {}); // logged by the thread
           }, SWEEP_MS).unref(),
         );
       }
       nudge();
     },
-    sweep: () => (stopped ? Promise.resolve(0) : ask<number>('sweep')),
-    settled: () => (stopped ? Promise.resolve() : ask<void>('settled')),
+    sweep: () => (stopped ? Promise.resolve(0) : ask<number>({ type: 'sweep' })),
+    settled: () => (stopped ? Promise.resolve() : ask<void>({ type: 'settled' })),
     async stop(): Promise<void> {
       stopped = true;
       for (const timer of timers.splice(0)) clearInterval(timer);
-      for (const resolve of waitingForRoom.splice(0)) resolve();
       const running = worker;
       if (running === null) return;
       try {
-        await ask<void>('stop');
+        await ask<void>({ type: 'stop' });
       } finally {
         worker = null;
         await running.terminate();

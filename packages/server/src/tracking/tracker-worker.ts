@@ -1,5 +1,6 @@
 // The tracking on a thread of its own (`tracker-thread.ts` starts it): its own connection to
 // the SQLite file, the process's write lock, and the time of the main thread's last message.
+// It also commits the ingestion's events, and tracks them from there.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import { Kysely } from 'kysely';
@@ -7,9 +8,8 @@ import { sqliteDialect } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
 import { openSqliteFile, WaymarkSqliteDialect } from '../db/sqlite.js';
 import { WriteLock } from '../db/write-lock.js';
-import { HandsOnTheWay } from './hands-on-the-way.js';
-import { createTracker } from './tracker.js';
-import { committedEvents, type ToTracker, type TrackerThreadData } from './tracker-thread.js';
+import { eventsOf, type ToTracker, type TrackerThreadData } from './tracker-thread.js';
+import { createTracking } from './tracking.js';
 
 const port = parentPort;
 if (port === null) throw new Error('tracker-worker runs as a worker thread');
@@ -39,25 +39,24 @@ const log = Object.fromEntries(
   ]),
 ) as unknown as FastifyBaseLogger;
 
-const tracker = createTracker({
+const tracking = createTracking({
   database: { db, dialect: sqliteDialect },
   clock: () => now,
   log,
   pollMs: data.pollMs,
-  onTracked: ({ seq }) => port.postMessage({ type: 'tracked', seq }),
-  handsOnTheWay: new HandsOnTheWay(data.handsOnTheWay),
 });
 
 port.on('message', (message: ToTracker) => {
   now = message.now;
-  if (message.type === 'nudge') return tracker.nudge();
-  if (message.type === 'handOver') return tracker.handOver(committedEvents(message.committed));
+  if (message.type === 'nudge') return tracking.nudge();
   const work =
-    message.type === 'sweep'
-      ? tracker.sweep()
-      : message.type === 'settled'
-        ? tracker.settled()
-        : tracker.stop().then(() => db.destroy());
+    message.type === 'write'
+      ? tracking.writeEvents({ events: eventsOf(message.events), users: message.users })
+      : message.type === 'sweep'
+        ? tracking.sweep()
+        : message.type === 'settled'
+          ? tracking.settled()
+          : tracking.stop().then(() => db.destroy());
   work.then(
     (value) => port.postMessage({ type: 'done', id: message.id, value }),
     (error: unknown) => port.postMessage({ type: 'failed', id: message.id, error: String(error) }),

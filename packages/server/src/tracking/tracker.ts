@@ -39,7 +39,6 @@ import {
   type StoredEvent,
   writeCursor,
 } from './events.repo.js';
-import { HandsOnTheWay } from './hands-on-the-way.js';
 import {
   accountsByExternalId,
   activeEnrollmentsOf,
@@ -79,10 +78,6 @@ export interface TrackerOptions {
   chunkSize?: number;
   /** How often to look for events other processes stored, in ms. */
   pollMs?: number;
-  /** Told where the tracking has read to, after each chunk. */
-  onTracked?: (position: EventCursor) => void;
-  /** The ingestion's commits whose events are still to be handed over (shared by threads). */
-  handsOnTheWay?: HandsOnTheWay;
 }
 
 /**
@@ -105,8 +100,6 @@ export function createTracker({
   log,
   chunkSize = 5000,
   pollMs = 1000,
-  onTracked,
-  handsOnTheWay = new HandsOnTheWay(),
 }: TrackerOptions) {
   const programs = new Map<string, TrackedProgram>();
   let running: Promise<void> | null = null;
@@ -130,6 +123,9 @@ export function createTracker({
   let indexedAt = Number.NEGATIVE_INFINITY;
   let indexing: Promise<void> | null = null;
   const handed: CommittedEvents[] = [];
+  // Commits whose events are on their way to `handOver`: between a commit and its hand-over the
+  // events are in the database already, and reading them back costs more than waiting for them.
+  let handsOnTheWay = 0;
   let handedCount = 0;
   // What chunks read besides events and metrics, kept from one chunk to the next while nothing
   // else changes it: `version` is the `tracking_version` this tracker's last chunk left (SQLite
@@ -410,7 +406,7 @@ export function createTracker({
       // With nothing handed over yet, a commit on its way will be: its events are not read back.
       const events =
         (await takeHanded(trx, from)) ??
-        (handed.length === 0 && handsOnTheWay.any
+        (handed.length === 0 && handsOnTheWay > 0
           ? []
           : await eventsAfter(trx, dialect, from, chunkSize));
       const last = events.at(-1);
@@ -676,7 +672,6 @@ export function createTracker({
           // be read back (on a thread of its own, they come as messages).
           await new Promise<void>((resolve) => setImmediate(resolve));
           const tracked = await trackChunk();
-          if (tracked > 0 && position !== null) onTracked?.(position);
           if (indexDue()) void indexAccounts();
           const rebuilt = await rebuildSome();
           if (tracked === 0 && rebuilt === 0) break;
@@ -714,13 +709,19 @@ export function createTracker({
   return {
     /** New events were stored: track them soon. */
     nudge,
-    /** Resolves when the ingestion may commit more: at once, the tracking being on its thread. */
-    keepingUp: (): Promise<void> => Promise.resolve(),
     /**
      * A commit begins whose events `handOver` will bring: until the returned function is called
      * (once they are handed over, or the commit failed), the tracking waits for them.
      */
-    expectHandOver: (): (() => void) => handsOnTheWay.expect(),
+    expectHandOver(): () => void {
+      handsOnTheWay += 1;
+      let arrived = false;
+      return () => {
+        if (arrived) return;
+        arrived = true;
+        handsOnTheWay -= 1;
+      };
+    },
     /** Events the ingestion just committed: tracked soon, without reading them back. */
     handOver(committed: CommittedEvents): void {
       if (!stopped && committed.events.length > 0) {
