@@ -41,6 +41,22 @@ describe('SQLite as Waymark runs it', () => {
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('makes new files with 16 KB pages, and leaves an older file’s pages as they are', () => {
+    const fresh = openSqliteFile(fileIn());
+    fresh.exec('create table t (x integer)');
+    expect(fresh.pragma('page_size', { simple: true })).toBe(16_384);
+    fresh.close();
+
+    const older = fileIn();
+    const made = new (sqliteDriver().Database)(older);
+    made.exec('create table t (x integer); insert into t values (1)');
+    made.close();
+    const reopened = openSqliteFile(older);
+    expect(reopened.pragma('page_size', { simple: true })).toBe(4096);
+    expect(reopened.prepare('select x from t').get()).toEqual({ x: 1 });
+    reopened.close();
+  });
+
   it('copies the write-ahead log into the database file from a worker thread', async () => {
     const file = fileIn();
     const db = openSqliteFile(file);

@@ -35,6 +35,10 @@ export function sqliteDriver(nodeVersion: string = process.versions.node): {
 export function openSqliteFile(file: string): SQLite.Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new (sqliteDriver().Database)(file);
+  // Before the file has its first page (a file made earlier keeps its size): each page a commit
+  // writes to the log costs two system calls, and events fill pages in sequence, so larger
+  // pages cost fewer calls for the same rows (decision 0017: +12% events/s with 16 KB).
+  db.pragma('page_size = 16384');
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode keeps every committed transaction across a process crash;
   // only a power loss can take the last commits back.
