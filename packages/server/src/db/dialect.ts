@@ -84,6 +84,8 @@ export interface Dialect {
   ): { table: CreateTableBuilder<T, C>; indexes: RawBuilder<unknown>[] };
   /** The UTC calendar day (`YYYY-MM-DD`, a `types.date`) of an instant. */
   utcDay(instant: RawBuilder<unknown>): RawBuilder<string>;
+  /** An instant as whole milliseconds since 1970 (a bigint): exact for the instants stored. */
+  epochMs(instant: RawBuilder<unknown>): RawBuilder<number>;
   /** The ORDER BY list of commit order over the `events` table. */
   commitOrder(direction?: 'asc' | 'desc'): RawBuilder<unknown>;
   /** The index that reads in commit order need (none on SQLite, where `seq` is that order). */
@@ -118,6 +120,8 @@ export const sqliteDialect: Dialect = {
     indexes: [],
   }),
   utcDay: (instant) => sql<string>`substr(${instant}, 1, 10)`,
+  // Seconds with their fraction, as a double: rounding after the product gives the exact ms.
+  epochMs: (instant) => sql<number>`cast(round(unixepoch(${instant}, 'subsec') * 1000) as integer)`,
   commitOrder: (direction = 'asc') => sql.raw(`events.seq ${direction}`),
   appendOnlyGuard: (table) =>
     (['update', 'delete'] as const).map((op) =>
@@ -158,6 +162,8 @@ export const postgresDialect: Dialect = {
     ],
   }),
   utcDay: (instant) => sql<string>`cast(${instant} at time zone 'UTC' as date)`,
+  // `extract` gives a numeric: exact.
+  epochMs: (instant) => sql<number>`cast(extract(epoch from ${instant}) * 1000 as bigint)`,
   commitOrder: (direction = 'asc') => sql.raw(`events.txid ${direction}, events.seq ${direction}`),
   commitOrderIndex: (table, seqColumn) => [
     sql.raw(`create index ${table}_commit_order on ${table} (txid, ${seqColumn})`),

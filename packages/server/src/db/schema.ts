@@ -189,6 +189,8 @@ export interface EventsTable {
   type: string;
   event: string | null;
   account_key: string | null;
+  /** The account index's key for `account_key` (`accountRef`); null with it. */
+  account_ref: number | null;
   user_id: string | null;
   anonymous_id: string | null;
   timestamp: Instant;
@@ -202,11 +204,12 @@ export interface EventsTable {
  * `indexAccountEvents`), not with each event.
  */
 export interface AccountEventsTable {
-  workspace_id: string;
-  account_key: string;
-  /** The UTC day of `timestamp`: an account's events are read newest day first. */
-  day: string;
-  timestamp: Instant;
+  /** `accountRef` of the event's workspace and account; shared refs are told apart by the event. */
+  account_ref: number;
+  /** Whole days since 1970 of `at` (rounded toward zero): an account's events are read newest day first. */
+  day: number;
+  /** The event's `timestamp`, in milliseconds since 1970. */
+  at: number;
   seq: number;
 }
 

@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
+import type { Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { migrations } from '../db/migrations/index.js';
 import { describeEngines } from '../testing/describe-engines.js';
@@ -6,6 +8,7 @@ import { createTestDatabase } from '../testing/engines.js';
 import { makeWorkspace, T0 } from '../testing/factories.js';
 import { call, startTestServer } from '../testing/test-server.js';
 import { basicAuth, trackingWorkspace } from '../testing/tracking.js';
+import { accountRef } from './account-ref.js';
 import {
   accountEventsUpTo,
   accountIndexCursor,
@@ -15,6 +18,7 @@ import {
   indexAccountEvents,
   insertEvents,
   type NewEvent,
+  type StoredEvent,
   type TimelinePosition,
 } from './events.repo.js';
 
@@ -116,12 +120,7 @@ describeEngines('the account index, written in bulk', (use, engine) => {
       expect(read.get('globex')?.map((e) => e.message_id)).toEqual(['g1']);
     }
     // Only the events of accounts are indexed, each once.
-    const indexed = await db
-      .selectFrom('account_events')
-      .select(['account_key', 'seq'])
-      .where('workspace_id', '=', workspaceId)
-      .execute();
-    expect(indexed).toHaveLength(acme.length + 1);
+    expect(await indexedOf(db, workspaceId)).toHaveLength(acme.length + 1);
     expect(await accountIndexCursor(db)).toEqual(last);
 
     // Up to a cursor, only what the tracking has read: here, the first commit.
@@ -171,56 +170,96 @@ describeEngines('the account index, written in bulk', (use, engine) => {
       const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 10);
       const last = stored.at(-1);
       expect(await accountIndexCursor(db)).toEqual({ txid: last?.txid, seq: last?.seq });
-      const indexed = await db
-        .selectFrom('account_events')
-        .select(['account_key', 'seq'])
-        .where('workspace_id', '=', space.workspace.id)
-        .orderBy('seq')
-        .execute();
-      expect(indexed.map((row) => [row.account_key, Number(row.seq)])).toEqual(
-        stored.map((e) => [e.account_key, e.seq]),
-      );
+      expect(await indexedOf(db, space.workspace.id)).toEqual(stored.map(entryOf));
     } finally {
       await server.close();
     }
   });
 
-  it('indexes, by day, the events stored before the account index had a table of its own', async () => {
+  it('gives the events stored before refs their refs, and indexes them up to its cursor', async () => {
     const fresh = await createTestDatabase(engine, { migrate: false });
     try {
       const { db, dialect } = fresh;
       const before = Object.fromEntries(
-        Object.entries(migrations).filter(([name]) => name < '0005'),
+        Object.entries(migrations).filter(([name]) => name < '0008'),
       );
       await migrateToLatest(fresh, before);
       const workspaceId = (await makeWorkspace(db)).id;
       const otherWorkspaceId = (await makeWorkspace(db)).id;
-      await insertEvents(db, dialect, eventsOf(workspaceId, otherWorkspaceId));
+      // As the ingestion stored them then: without a ref.
+      for (const event of eventsOf(workspaceId, otherWorkspaceId)) {
+        await sql`insert into events (workspace_id, message_id, type, event, account_key, user_id,
+          anonymous_id, timestamp, received_at, payload) values (${event.workspace_id},
+          ${event.message_id}, ${event.type}, ${event.event}, ${event.account_key},
+          ${event.user_id}, ${event.anonymous_id}, ${event.timestamp}, ${event.received_at},
+          ${event.payload})`.execute(db);
+      }
+      const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 1000);
+      const middle = stored[5];
+      if (middle === undefined) throw new Error('eleven events');
+      await sql`update tracking_cursor set txid = ${middle.txid}, seq = ${middle.seq}
+        where name = 'account_events'`.execute(db);
       await migrateToLatest(fresh);
 
-      const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 1000);
-      const indexed = await db
-        .selectFrom('account_events')
-        .select(['workspace_id', 'account_key', 'day', 'timestamp', 'seq'])
-        .orderBy('seq')
-        .execute();
-      expect(indexed.map((row) => ({ ...row, seq: Number(row.seq) }))).toEqual(
-        stored
-          .filter((e) => e.account_key !== null)
-          .map(({ workspace_id, account_key, timestamp, seq }) => ({
-            workspace_id,
-            account_key,
-            day: new Date(timestamp).toISOString().slice(0, 10),
-            timestamp,
-            seq,
-          })),
+      const refs = await db.selectFrom('events').select(['seq', 'account_ref']).execute();
+      expect(new Map(refs.map((row) => [Number(row.seq), row.account_ref]))).toEqual(
+        new Map(
+          stored.map((e) => [
+            e.seq,
+            e.account_key === null ? null : accountRef(e.workspace_id, e.account_key),
+          ]),
+        ),
       );
-      const last = stored.at(-1);
-      expect(await accountIndexCursor(db)).toEqual({ txid: last?.txid, seq: last?.seq });
-      // Nothing is indexed twice.
-      expect(await indexAccountEvents(db, dialect, await accountIndexCursor(db), T0)).toBe(0);
+      const accounted = stored.filter((e) => e.account_key !== null);
+      const upToMiddle = accounted.filter((e) => e.seq <= middle.seq);
+      expect(await indexedOf(db)).toEqual(upToMiddle.map(entryOf));
+      // The rest, as the tracker brings the index up; nothing twice.
+      const last = stored.at(-1) ?? middle;
+      expect(await indexAccountEvents(db, dialect, last, T0)).toBe(
+        accounted.length - upToMiddle.length,
+      );
+      expect(await indexedOf(db)).toEqual(accounted.map(entryOf));
+      expect(await indexAccountEvents(db, dialect, last, T0)).toBe(0);
     } finally {
       await fresh.drop();
     }
   });
 });
+
+/** The index's entries, with their event's account, in `seq` order (of one workspace). */
+async function indexedOf(db: Db, workspaceId?: string) {
+  const rows = await db
+    .selectFrom('account_events')
+    .innerJoin('events', 'events.seq', 'account_events.seq')
+    .select([
+      'events.workspace_id',
+      'events.account_key',
+      'account_events.account_ref',
+      'account_events.day',
+      'account_events.at',
+      'account_events.seq',
+    ])
+    .$if(workspaceId !== undefined, (q) => q.where('events.workspace_id', '=', workspaceId ?? ''))
+    .orderBy('account_events.seq')
+    .execute();
+  return rows.map((row) => ({
+    ...row,
+    account_ref: Number(row.account_ref),
+    day: Number(row.day),
+    at: Number(row.at),
+    seq: Number(row.seq),
+  }));
+}
+
+/** What the index holds for an event: its ref, its day and time in ms, and its position. */
+function entryOf(e: StoredEvent) {
+  const ms = Date.parse(e.timestamp);
+  return {
+    workspace_id: e.workspace_id,
+    account_key: e.account_key,
+    account_ref: accountRef(e.workspace_id, e.account_key ?? ''),
+    day: Math.floor(ms / 86_400_000),
+    at: ms,
+    seq: e.seq,
+  };
+}

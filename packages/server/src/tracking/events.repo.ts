@@ -2,6 +2,7 @@ import {
   CompiledQuery,
   type ExpressionBuilder,
   type Kysely,
+  type RawBuilder,
   type SelectQueryBuilder,
   sql,
 } from 'kysely';
@@ -9,8 +10,10 @@ import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import type { DB, EventsTable } from '../db/schema.js';
 import { runEachRow } from '../db/sqlite.js';
+import { accountRef } from './account-ref.js';
 
-export type NewEvent = Omit<EventsTable, 'seq' | 'txid'>;
+/** An event to store; its `account_ref` is worked out from its workspace and account. */
+export type NewEvent = Omit<EventsTable, 'seq' | 'txid' | 'account_ref'>;
 
 /** A stored event, as the tracking reads it. */
 export interface StoredEvent extends NewEvent {
@@ -100,7 +103,7 @@ export async function insertEvents(
   const results = await runEachRow(
     db as Kysely<unknown>,
     INSERT_ONE,
-    events.map((row) => INSERT_COLUMNS.map((column) => row[column])),
+    events.map((row) => [...GIVEN_COLUMNS.map((column) => row[column]), refOf(row)]),
   );
   events.forEach((event, i) => {
     const result = results[i];
@@ -111,7 +114,12 @@ export async function insertEvents(
   return inserted;
 }
 
-const INSERT_COLUMNS = EVENT_COLUMNS.filter((column) => column !== 'seq');
+/** What an insert is given of each event, then what it works out. */
+const GIVEN_COLUMNS = EVENT_COLUMNS.filter((column) => column !== 'seq');
+const INSERT_COLUMNS = [...GIVEN_COLUMNS, 'account_ref'] as const;
+
+const refOf = (event: NewEvent) =>
+  event.account_key === null ? null : accountRef(event.workspace_id, event.account_key);
 
 const INSERT_ONE = `insert into events (${INSERT_COLUMNS.join(', ')})
   values (${INSERT_COLUMNS.map(() => '?').join(', ')})
@@ -123,11 +131,17 @@ const INSERT_ONE = `insert into events (${INSERT_COLUMNS.join(', ')})
  */
 const PAYLOAD_SEPARATOR = '\u001e';
 
+const COLUMN_TYPES: Partial<Record<(typeof INSERT_COLUMNS)[number], string>> = {
+  account_ref: 'bigint',
+  timestamp: 'timestamptz',
+  received_at: 'timestamptz',
+};
+
 const COLUMN_ARRAYS_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
   select * from unnest(${INSERT_COLUMNS.map((column, i) =>
     column === 'payload'
       ? `string_to_array($${i + 1}::text, E'\\x1e')`
-      : `$${i + 1}::${column === 'timestamp' || column === 'received_at' ? 'timestamptz' : 'text'}[]`,
+      : `$${i + 1}::${COLUMN_TYPES[column] ?? 'text'}[]`,
   ).join(', ')})
   on conflict (workspace_id, message_id) do nothing
   returning workspace_id, message_id, seq, cast(txid as text) as txid`;
@@ -135,6 +149,7 @@ const COLUMN_ARRAYS_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
 /** The events' values, one array per column (the payloads as one separated text). */
 function columnArrays(events: readonly NewEvent[]): unknown[] {
   return INSERT_COLUMNS.map((column) => {
+    if (column === 'account_ref') return events.map(refOf);
     if (column !== 'payload') return events.map((event) => event[column]);
     for (const { payload } of events) {
       if (payload === '' || payload.includes(PAYLOAD_SEPARATOR)) {
@@ -226,32 +241,38 @@ export async function indexAccountEvents(
   // Locked where several processes may index at once: the second waits, then reads the first's.
   const from = await readNamedCursor(db, ACCOUNT_EVENTS, dialect);
   if (passed(from, upTo)) return 0;
+  const at = dialect.epochMs(sql.ref('timestamp'));
   const result = await db
     .insertInto('account_events')
-    .columns(['workspace_id', 'account_key', 'day', 'timestamp', 'seq'])
+    .columns(['account_ref', 'day', 'at', 'seq'])
     .expression((eb) =>
       eb
         .selectFrom('events')
         .select([
-          'workspace_id',
-          sql<string>`account_key`.as('account_key'),
-          dialect.utcDay(sql.ref('timestamp')).as('day'),
-          'timestamp',
+          sql<number>`account_ref`.as('account_ref'),
+          dayOf(at).as('day'),
+          at.as('at'),
           'seq',
         ])
         .where(dialect.storedAfter(from))
         .where(dialect.committedUpTo(upTo))
-        .where('account_key', 'is not', null)
+        .where('account_ref', 'is not', null)
         // In the index's order, each of its pages is visited once.
-        .orderBy('workspace_id')
-        .orderBy('account_key')
-        .orderBy('timestamp')
-        .orderBy('seq'),
+        .orderBy(sql`1, 2, 3, 4`),
     )
     .executeTakeFirst();
   await writeNamedCursor(db, ACCOUNT_EVENTS, upTo, now);
   return Number(result.numInsertedOrUpdatedRows ?? 0);
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The index's day of a time in ms: whole days since 1970, rounded toward zero as both engines
+ * divide integers (and as `dayOfMs` does).
+ */
+const dayOf = (ms: RawBuilder<number>) => sql<number>`${ms} / ${sql.lit(DAY_MS)}`;
+const dayOfMs = (ms: number) => Math.trunc(ms / DAY_MS);
 
 /**
  * A workspace's events stored after the account index's cursor: its tail, found by position in
@@ -281,15 +302,15 @@ export async function accountEventsUpTo(
       .select(EVENT_COLUMNS)
       .select(TXID_AS_TEXT)
       .where(dialect.committedUpTo(cursor));
+  const refs = [...new Set(accountKeys.map((key) => accountRef(workspaceId, key)))];
   const rows = [
     ...(await events()
       .where('seq', 'in', (eb) =>
-        eb
-          .selectFrom('account_events')
-          .select('seq')
-          .where('workspace_id', '=', workspaceId)
-          .where('account_key', 'in', accountKeys),
+        eb.selectFrom('account_events').select('seq').where('account_ref', 'in', refs),
       )
+      // Accounts that share a ref are told apart here (and the dialect's planners kept on `seq`).
+      .where(sql<boolean>`workspace_id || '' = ${workspaceId}`)
+      .where('account_key', 'in', accountKeys)
       .execute()),
     ...(await events()
       .where(inTail(dialect, workspaceId, indexed))
@@ -368,53 +389,51 @@ export async function accountTimeline(
   // PostgreSQL's planner sees as a small slice even where it has no statistics.
   const last = await lastStoredEvent(db, dialect);
   if (last === null) return [];
-  /** What both reads share: the account's events older than `before`, of the type, a page. */
-  const newestPage =
-    (table: 'events' | 'account_events') =>
-    <TB extends 'events' | 'account_events', O>(
-      query: SelectQueryBuilder<DB, TB, O>,
-    ): SelectQueryBuilder<DB, TB, O> => {
-      const column = (name: string) => sql.ref(`${table}.${name}`);
-      const [timestamp, seq] = [column('timestamp'), column('seq')];
-      const at = before?.timestamp ?? '';
-      // The index is read newest day first (decision 0012); the tail has no days.
-      const byDay = table === 'account_events';
-      return query
-        .where(sql<boolean>`${column('account_key')} = ${accountKey}`)
-        .$if(before !== undefined, (q) =>
-          q.where(
-            before?.seq === undefined
-              ? sql<boolean>`${timestamp} < ${at}`
-              : sql<boolean>`(${timestamp} < ${at} or (${timestamp} = ${at} and ${seq} < ${before.seq}))`,
-          ),
-        )
-        .$if(before !== undefined && byDay, (q) =>
-          q.where(
-            sql<boolean>`${column('day')} <= ${dialect.utcDay(sql`cast(${at} as ${sql.raw(dialect.types.instant)})`)}`,
-          ),
-        )
-        .$if(type !== undefined, (q) => q.where(sql<boolean>`events.type = ${type ?? ''}`))
-        .$if(byDay, (q) => q.orderBy(column('day'), 'desc'))
-        .orderBy(timestamp, 'desc')
-        .orderBy(seq, 'desc')
-        .limit(limit);
-    };
-  // The index's newest page, then the newest page of what was stored after the index; an
-  // event indexed in between is in both.
+  const ofType = <TB extends 'events' | 'account_events', O>(
+    query: SelectQueryBuilder<DB, TB, O>,
+  ): SelectQueryBuilder<DB, TB, O> =>
+    type === undefined ? query : query.where(sql<boolean>`events.type = ${type}`);
+  /** Older than `before`: by time, then by arrival at the same time unless it is a bare instant. */
+  const olderThan = (time: RawBuilder<unknown>, seq: RawBuilder<unknown>, at: unknown) =>
+    before?.seq === undefined
+      ? sql<boolean>`${time} < ${at}`
+      : sql<boolean>`(${time} < ${at} or (${time} = ${at} and ${seq} < ${before.seq}))`;
+  const beforeMs = before === undefined ? null : Date.parse(before.timestamp);
+  // The index's newest page (newest day first: decision 0012), then the newest page of what was
+  // stored after the index; an event indexed in between is in both.
   const rows = [
     ...(await db
       .selectFrom('account_events')
       .innerJoin('events', 'events.seq', 'account_events.seq')
       .select(TIMELINE_COLUMNS.map((column) => `events.${column}` as const))
-      .where('account_events.workspace_id', '=', workspaceId)
-      .$call(newestPage('account_events'))
+      .where('account_events.account_ref', '=', accountRef(workspaceId, accountKey))
+      // Accounts that share a ref are told apart by the event itself.
+      .where(sql<boolean>`events.workspace_id || '' = ${workspaceId}`)
+      .where('events.account_key', '=', accountKey)
+      .$if(beforeMs !== null, (q) =>
+        q
+          .where('account_events.day', '<=', dayOfMs(beforeMs ?? 0))
+          .where(olderThan(sql.ref('account_events.at'), sql.ref('account_events.seq'), beforeMs)),
+      )
+      .$call(ofType)
+      .orderBy('account_events.day', 'desc')
+      .orderBy('account_events.at', 'desc')
+      .orderBy('account_events.seq', 'desc')
+      .limit(limit)
       .execute()),
     ...(await db
       .selectFrom('events')
       .select(TIMELINE_COLUMNS)
       .where(inTail(dialect, workspaceId, indexed))
       .where(dialect.committedUpTo(last))
-      .$call(newestPage('events'))
+      .where('account_key', '=', accountKey)
+      .$if(before !== undefined, (q) =>
+        q.where(olderThan(sql.ref('timestamp'), sql.ref('seq'), before?.timestamp)),
+      )
+      .$call(ofType)
+      .orderBy('timestamp', 'desc')
+      .orderBy('seq', 'desc')
+      .limit(limit)
       .execute()),
   ];
   const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
@@ -465,25 +484,25 @@ export async function deleteEventsReceivedBefore(
         .$if(belowSeq !== null, (q) => q.where('seq', '<', belowSeq ?? 0))
         .orderBy('seq')
         .limit(limit);
-    // Their index entries: each (workspace, account, day) group once, its entries kept or
-    // deleted by `seq`. One lookup per event would read its whole group on PostgreSQL, whose
-    // index stops at the day: a busy account's day, once per event of it.
+    // Their index entries: each (account, day) group once, its entries kept or deleted by
+    // `seq`. One lookup per event would read its whole group on PostgreSQL, whose index stops
+    // at the day: a busy account's day, once per event of it.
     await trx
       .deleteFrom('account_events')
       .where(
-        (eb) => eb.refTuple('workspace_id', 'account_key', 'day'),
+        (eb) => eb.refTuple('account_ref', 'day'),
         'in',
         (eb) =>
           eb
             .selectFrom('events')
             .select([
-              'workspace_id',
-              sql<string>`account_key`.as('account_key'),
-              dialect.utcDay(sql.ref('timestamp')).as('day'),
+              sql<number>`account_ref`.as('account_ref'),
+              dayOf(dialect.epochMs(sql.ref('timestamp'))).as('day'),
             ])
             .distinct()
             .where('seq', 'in', expired(eb))
-            .$asTuple('workspace_id', 'account_key', 'day'),
+            .where('account_ref', 'is not', null)
+            .$asTuple('account_ref', 'day'),
       )
       .where('seq', 'in', expired)
       .execute();

@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase, testEngines } from '../testing/e
 import { makeAccount, makeWorkspace, T0 } from '../testing/factories.js';
 import { call, manualClock, startTestServer, type TestServer } from '../testing/test-server.js';
 import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import { accountRef } from './account-ref.js';
 import {
   eventsAfter,
   indexAccountEvents,
@@ -53,13 +54,19 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
 
   /** The `seq` of the events kept, or of those the account index holds. */
   const seqsIn = async (table: 'events' | 'account_events') =>
-    (
-      await database.db
-        .selectFrom(table)
-        .select('seq')
-        .where('workspace_id', '=', workspaceId)
-        .orderBy('seq')
-        .execute()
+    (table === 'events'
+      ? await database.db
+          .selectFrom('events')
+          .select('seq')
+          .where('workspace_id', '=', workspaceId)
+          .orderBy('seq')
+          .execute()
+      : await database.db
+          .selectFrom('account_events')
+          .select('seq')
+          .where('account_ref', '=', accountRef(workspaceId, 'acme'))
+          .orderBy('seq')
+          .execute()
     ).map((row) => Number(row.seq));
 
   const kept = async () =>

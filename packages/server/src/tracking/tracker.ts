@@ -337,11 +337,18 @@ export function createTracker({
           inputs.version = null;
           return { version, value: await work(connection) };
         });
-        const after = await db.transaction().execute(async (trx) => {
-          if ((await trackingVersion(trx)) !== result.version) return null;
-          for (const write of writes) await trx.executeQuery(write);
-          return trackingVersion(trx);
-        });
+        // A chunk with nothing to write (most of them) needs no write lock: what it computed
+        // holds if its inputs are still as it read them.
+        const after =
+          writes.length === 0
+            ? (await trackingVersion(db)) === result.version
+              ? result.version
+              : null
+            : await db.transaction().execute(async (trx) => {
+                if ((await trackingVersion(trx)) !== result.version) return null;
+                for (const write of writes) await trx.executeQuery(write);
+                return trackingVersion(trx);
+              });
         if (after !== null) {
           inputs.version = after;
           return result.value;

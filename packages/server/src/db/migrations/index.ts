@@ -7,6 +7,7 @@ import * as tracking from './0004-tracking.js';
 import * as accountEvents from './0005-account-events.js';
 import * as accountEventsByDay from './0006-account-events-by-day.js';
 import * as trackingVersion from './0007-tracking-version.js';
+import * as accountRefs from './0008-account-refs.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -22,4 +23,5 @@ export const migrations: Record<string, WaymarkMigration> = {
   '0005-account-events': accountEvents,
   '0006-account-events-by-day': accountEventsByDay,
   '0007-tracking-version': trackingVersion,
+  '0008-account-refs': accountRefs,
 };
