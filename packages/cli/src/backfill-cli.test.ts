@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { emptyMetricState, initialProgress, programDefinitionSchema } from '@waymark/core';
 import {
   createTestDatabase,
+  insertEvents,
   makeWorkspace,
   progressRow,
   type TestDatabase,
@@ -147,23 +148,22 @@ describe.each(testEngines())('waymark backfill [%s]', (engine) => {
       })
       .execute();
     const times = [daysAgo(6), daysAgo(4), daysAgo(3)];
-    await db
-      .insertInto('events')
-      .values(
-        times.map((timestamp, i) => ({
-          workspace_id: workspaceId,
-          message_id: `${externalId}-${i}`,
-          type: 'track',
-          event: 'Contact Synced',
-          account_key: externalId,
-          user_id: 'ada',
-          anonymous_id: null,
-          timestamp,
-          received_at: timestamp,
-          payload: JSON.stringify({ type: 'track', event: 'Contact Synced', userId: 'ada' }),
-        })),
-      )
-      .execute();
+    await insertEvents(
+      db,
+      database.dialect,
+      times.map((timestamp, i) => ({
+        workspace_id: workspaceId,
+        message_id: `${externalId}-${i}`,
+        type: 'track',
+        event: 'Contact Synced',
+        account_key: externalId,
+        user_id: 'ada',
+        anonymous_id: null,
+        timestamp,
+        received_at: timestamp,
+        payload: JSON.stringify({ type: 'track', event: 'Contact Synced', userId: 'ada' }),
+      })),
+    );
     // The tracking has read them already.
     const last = await db
       .selectFrom('events')
