@@ -29,7 +29,7 @@ const TABLE = `create table events (
   seq integer primary key autoincrement, txid integer not null default 0, message_hash integer,
   workspace_id text not null, message_id text not null, type text not null, event text,
   account_key text, user_id text, anonymous_id text, timestamp text not null,
-  received_at text not null, payload text not null)`;
+  received_at text not null, payload text not null, account_ref integer)`;
 
 const LAYOUTS = [
   { name: 'no index (baseline)', indexes: [] },
@@ -76,6 +76,20 @@ const LAYOUTS = [
     ],
   },
   {
+    // The server since decision 0017: the account index keyed by integers (each event's
+    // account ref, its time in ms), in bulk from the events.
+    name: 'the same, index keyed by refs',
+    segmentIds: true,
+    accountsInBulk: 64_000,
+    refs: true,
+    indexes: [
+      'create unique index events_message on events (workspace_id, message_id)',
+      `create table account_events (account_ref integer not null, day integer not null,
+        at integer not null, seq integer not null,
+        primary key (account_ref, day, at, seq)) without rowid`,
+    ],
+  },
+  {
     // What the server ran before decision 0010's single-row inserts: 90 rows a statement,
     // returning each new row's seq (SQLite builds the values list as a table first).
     name: 'both, 90 rows a statement',
@@ -107,11 +121,11 @@ const LAYOUTS = [
 ];
 
 const COLUMNS = `message_hash, workspace_id, message_id, type, event, account_key, user_id,
-  anonymous_id, timestamp, received_at, payload`;
-const INSERT = `insert into events (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  anonymous_id, timestamp, received_at, payload, account_ref`;
+const INSERT = `insert into events (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   on conflict do nothing`;
 const LOOKED_UP_INSERT = `insert into events (${COLUMNS})
-  select * from (values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)) as v
+  select * from (values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)) as v
   where not exists (select 1 from events as e
     where e.message_hash = v.column1 and e.workspace_id = v.column2 and e.message_id = v.column3)`;
 
@@ -141,6 +155,8 @@ function row(i, { hashed, segmentIds }) {
     at,
     at,
     payload,
+    // An account's ref, as the server's 53-bit hash gives it: any integer of that size.
+    (i % ACCOUNTS) * 4_503_599_627_370 + 1,
   ];
   if (!hashed) return [null, ...values];
   const hash = createHash('sha1').update(workspace).update('\0').update(messageId).digest();
@@ -153,7 +169,7 @@ function multiRowWrite(db, size) {
   const statement = (rows) => {
     let prepared = statements.get(rows);
     if (prepared === undefined) {
-      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
       prepared = db.prepare(
         `insert into events (${COLUMNS}) values ${values.join(', ')}
           on conflict do nothing returning seq`,
@@ -174,6 +190,7 @@ function measure(layout, transactionSize) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-bench-events-'));
   const db = new Database(path.join(dir, 'events.db'));
   // The server's settings, with the checkpoints left to another thread as the server does.
+  db.pragma('page_size = 16384');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('wal_autocheckpoint = 0');
@@ -190,9 +207,16 @@ function measure(layout, transactionSize) {
     layout.accountsInBulk &&
     db.transaction((after) =>
       db
-        .prepare(`insert into account_events
-          select workspace_id, account_key, timestamp, seq from events
-          where seq > ? and account_key is not null order by 1, 2, 3, 4`)
+        .prepare(
+          layout.refs
+            ? `insert into account_events select account_ref, at / 86400000, at, seq from (
+                select account_ref, cast(round(unixepoch(timestamp, 'subsec') * 1000) as integer)
+                  as at, seq from events where seq > ? and account_ref is not null)
+              order by 1, 2, 3, 4`
+            : `insert into account_events
+                select workspace_id, account_key, timestamp, seq from events
+                where seq > ? and account_key is not null order by 1, 2, 3, 4`,
+        )
         .run(after),
     );
   let elapsed = 0;
