@@ -48,8 +48,8 @@ export function passed(cursor: EventCursor, event: EventCursor): boolean {
 /** `txid` as text, whatever the engine's integer: read in place of the column, as it. */
 const TXID_AS_TEXT = sql<string>`cast(txid as text)`.as('txid');
 
-const EVENT_COLUMNS = [
-  'seq',
+/** What an event is given as it is stored: its `account_ref` is worked out from these. */
+export const NEW_EVENT_COLUMNS = [
   'workspace_id',
   'message_id',
   'type',
@@ -60,7 +60,9 @@ const EVENT_COLUMNS = [
   'timestamp',
   'received_at',
   'payload',
-] as const;
+] as const satisfies readonly (keyof NewEvent)[];
+
+const EVENT_COLUMNS = ['seq', ...NEW_EVENT_COLUMNS] as const;
 
 /** What an insert stored: each new event's `seq` by workspace, then by message id. */
 export interface InsertedEvents {
@@ -103,7 +105,7 @@ export async function insertEvents(
   const results = await runEachRow(
     db as Kysely<unknown>,
     INSERT_ONE,
-    events.map((row) => [...GIVEN_COLUMNS.map((column) => row[column]), refOf(row)]),
+    events.map((row) => [...NEW_EVENT_COLUMNS.map((column) => row[column]), refOf(row)]),
   );
   events.forEach((event, i) => {
     const result = results[i];
@@ -114,9 +116,7 @@ export async function insertEvents(
   return inserted;
 }
 
-/** What an insert is given of each event, then what it works out. */
-const GIVEN_COLUMNS = EVENT_COLUMNS.filter((column) => column !== 'seq');
-const INSERT_COLUMNS = [...GIVEN_COLUMNS, 'account_ref'] as const;
+const INSERT_COLUMNS = [...NEW_EVENT_COLUMNS, 'account_ref'] as const;
 
 const refOf = (event: NewEvent) =>
   event.account_key === null ? null : accountRef(event.workspace_id, event.account_key);

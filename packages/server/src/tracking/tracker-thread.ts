@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../auth/clock.js';
 import type { WriteLock } from '../db/write-lock.js';
 import type { AccountUserRow, StoredFlags } from './event-writer.js';
-import type { NewEvent } from './events.repo.js';
+import { NEW_EVENT_COLUMNS, type NewEvent } from './events.repo.js';
 import type { Tracking } from './tracking.js';
 
 /** What the tracking thread starts with. */
@@ -21,22 +21,9 @@ export interface TrackerThreadData {
  */
 export type EventColumns = { [K in keyof NewEvent]: NewEvent[K][] };
 
-const COLUMNS = [
-  'workspace_id',
-  'message_id',
-  'type',
-  'event',
-  'account_key',
-  'user_id',
-  'anonymous_id',
-  'timestamp',
-  'received_at',
-  'payload',
-] as const satisfies readonly (keyof NewEvent)[];
-
 function eventColumns(events: readonly NewEvent[]): EventColumns {
   return Object.fromEntries(
-    COLUMNS.map((column) => [column, events.map((event) => event[column])]),
+    NEW_EVENT_COLUMNS.map((column) => [column, events.map((event) => event[column])]),
   ) as EventColumns;
 }
 
