@@ -145,6 +145,41 @@ describeEngines('the account index, written in bulk', (use, engine) => {
     );
   });
 
+  it('tells apart accounts whose refs are the same', async () => {
+    const { db, dialect } = use();
+    const workspaceId = (await makeWorkspace(db)).id;
+    const otherWorkspaceId = (await makeWorkspace(db)).id;
+    await insertEvents(db, dialect, eventsOf(workspaceId, otherWorkspaceId));
+    const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 1000);
+    const last = stored.at(-1);
+    if (last === undefined) throw new Error('events stored');
+    await indexAccountEvents(db, dialect, last, T0);
+    // As if globex's ref, and the other workspace's acme's, were acme's.
+    const acmeRef = accountRef(workspaceId, 'acme');
+    for (const [workspace, account] of [
+      [workspaceId, 'globex'],
+      [otherWorkspaceId, 'acme'],
+    ] as const) {
+      await db
+        .updateTable('account_events')
+        .set({ account_ref: acmeRef })
+        .where('account_ref', '=', accountRef(workspace, account))
+        .execute();
+    }
+    const ours = stored
+      .filter((e) => e.workspace_id === workspaceId && e.account_key === 'acme')
+      .map((e) => e.message_id);
+    const timeline = await accountTimeline(db, dialect, workspaceId, 'acme', { limit: 100 });
+    expect(timeline.map((e) => e.message_id).sort()).toEqual([...ours].sort());
+    const read = await accountEventsUpTo(db, dialect, workspaceId, ['acme'], last);
+    expect(
+      read
+        .get('acme')
+        ?.map((e) => e.message_id)
+        .sort(),
+    ).toEqual([...ours].sort());
+  });
+
   it('is kept by the tracker, up to what it has read', async () => {
     const server = await startTestServer(engine);
     try {
