@@ -12,6 +12,8 @@ export interface TrackerThreadData {
   writeLock: SharedArrayBuffer;
   now: string;
   pollMs: number;
+  /** False for a thread started by a write after the tracking stopped: it writes, nothing more. */
+  tracking: boolean;
 }
 
 /**
@@ -78,7 +80,8 @@ const WORKER = new URL(
  * group commit over, and the thread commits it, answers which events were new, and tracks them
  * without their crossing back (decisions 0015 and 0017). The threads take turns at SQLite's one
  * writer through `writeLock` for everything else the main thread writes; the tracking computes
- * without it. Time is the main thread's `clock`, sent with every message.
+ * without it. Time is the main thread's `clock`, sent with every message. Events are written
+ * after `stop()` too, by a thread that tracks nothing, which `start()` replaces.
  */
 export function startTrackerThread({
   file,
@@ -93,58 +96,76 @@ export function startTrackerThread({
   log: FastifyBaseLogger;
   pollMs?: number;
 }): Tracking {
-  let worker: Worker | null = null;
+  /** A running thread, and the answers it owes. */
+  interface Thread {
+    worker: Worker;
+    waiting: Map<number, { resolve(value: unknown): void; reject(error: Error): void }>;
+    /** Started by a write after the tracking stopped: it writes, and tracks nothing. */
+    writesOnly: boolean;
+  }
+  let current: Thread | null = null;
   let stopped = false;
   let nextId = 0;
-  const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   const timers: NodeJS.Timeout[] = [];
 
-  function thread(): Worker {
-    if (worker !== null) return worker;
-    const started = new Worker(WORKER, {
+  function thread(): Thread {
+    if (current !== null) return current;
+    const worker = new Worker(WORKER, {
       workerData: {
         file,
         writeLock: writeLock.buffer,
         now: clock(),
         pollMs,
+        tracking: !stopped,
       } satisfies TrackerThreadData,
     });
-    started.on('message', (message: FromTracker) => {
+    const started: Thread = { worker, waiting: new Map(), writesOnly: stopped };
+    worker.on('message', (message: FromTracker) => {
       if (message.type === 'log') {
         log[message.level](message.fields, message.message);
         return;
       }
-      const waiter = waiting.get(message.id);
-      waiting.delete(message.id);
+      const waiter = started.waiting.get(message.id);
+      started.waiting.delete(message.id);
       if (message.type === 'done') waiter?.resolve(message.value);
       else waiter?.reject(new Error(message.error));
     });
     // A thread that dies is started again by the next message; what it had not written at a
     // checkpoint is tracked again, as after a crash, and a write it did not answer fails.
     const fail = (error: Error) => {
-      if (worker === started) worker = null;
-      for (const waiter of waiting.values()) waiter.reject(error);
-      waiting.clear();
+      if (current === started) current = null;
+      for (const waiter of started.waiting.values()) waiter.reject(error);
+      started.waiting.clear();
     };
-    started.on('error', (error) => {
+    worker.on('error', (error) => {
       log.error({ err: error }, 'the tracking thread failed; it starts again on the next event');
       fail(error);
     });
-    started.on('exit', () => fail(new Error('the tracking thread stopped')));
-    worker = started;
+    worker.on('exit', () => fail(new Error('the tracking thread stopped')));
+    current = started;
     return started;
   }
 
-  function ask<T>(request: Request): Promise<T> {
+  function ask<T>(request: Request, to: Thread = thread()): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const id = nextId++;
-      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      thread().postMessage({ ...request, id, now: clock() } satisfies ToTracker);
+      to.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      to.worker.postMessage({ ...request, id, now: clock() } satisfies ToTracker);
     });
   }
 
+  /** Stops a thread once it has answered what it was asked before. */
+  async function end(running: Thread): Promise<void> {
+    if (current === running) current = null;
+    try {
+      await ask<void>({ type: 'stop' }, running);
+    } finally {
+      await running.worker.terminate();
+    }
+  }
+
   function nudge(): void {
-    if (!stopped) thread().postMessage({ type: 'nudge', now: clock() } satisfies ToTracker);
+    if (!stopped) thread().worker.postMessage({ type: 'nudge', now: clock() } satisfies ToTracker);
   }
 
   return {
@@ -153,6 +174,13 @@ export function startTrackerThread({
       ask<StoredFlags>({ type: 'write', events: eventColumns(events), users }),
     start(): void {
       stopped = false;
+      // A thread that only writes gives way to one that tracks too, which reads back what it
+      // wrote from the stored cursor on.
+      if (current?.writesOnly) {
+        end(current).catch((error: unknown) => {
+          log.error({ err: error }, 'stopping the thread that only wrote events failed');
+        });
+      }
       if (timers.length === 0) {
         timers.push(
           setInterval(nudge, pollMs).unref(),
@@ -168,14 +196,7 @@ export function startTrackerThread({
     async stop(): Promise<void> {
       stopped = true;
       for (const timer of timers.splice(0)) clearInterval(timer);
-      const running = worker;
-      if (running === null) return;
-      try {
-        await ask<void>({ type: 'stop' });
-      } finally {
-        worker = null;
-        await running.terminate();
-      }
+      if (current !== null) await end(current);
     },
   };
 }

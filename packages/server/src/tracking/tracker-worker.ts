@@ -46,6 +46,9 @@ const tracking = createTracking({
   pollMs: data.pollMs,
 });
 
+// Events are still written once the tracking stopped (a test that tracks them itself, say).
+if (!data.tracking) void tracking.stop();
+
 port.on('message', (message: ToTracker) => {
   now = message.now;
   if (message.type === 'nudge') return tracking.nudge();
