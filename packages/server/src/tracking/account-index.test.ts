@@ -221,17 +221,26 @@ describeEngines('the account index, written in bulk', (use, engine) => {
       await migrateToLatest(fresh, before);
       const workspaceId = (await makeWorkspace(db)).id;
       const otherWorkspaceId = (await makeWorkspace(db)).id;
-      // As the ingestion stored them then: without a ref.
-      for (const event of eventsOf(workspaceId, otherWorkspaceId)) {
+      // As the ingestion stored them then, without a ref: more than one page of the migration.
+      const busy = Array.from({ length: 2_400 }, (_, i) => ({
+        ...(eventsOf(workspaceId, otherWorkspaceId)[0] as NewEvent),
+        message_id: `busy-${i}`,
+        account_key: i % 10 === 0 ? null : `busy-${i % 7}`,
+        timestamp: at(10 + (i % 30)),
+      }));
+      const all = [...eventsOf(workspaceId, otherWorkspaceId), ...busy];
+      for (let i = 0; i < all.length; i += 200) {
+        const rows = all.slice(i, i + 200).map(
+          (e) => sql`(${e.workspace_id}, ${e.message_id}, ${e.type}, ${e.event}, ${e.account_key},
+            ${e.user_id}, ${e.anonymous_id}, ${e.timestamp}, ${e.received_at}, ${e.payload})`,
+        );
         await sql`insert into events (workspace_id, message_id, type, event, account_key, user_id,
-          anonymous_id, timestamp, received_at, payload) values (${event.workspace_id},
-          ${event.message_id}, ${event.type}, ${event.event}, ${event.account_key},
-          ${event.user_id}, ${event.anonymous_id}, ${event.timestamp}, ${event.received_at},
-          ${event.payload})`.execute(db);
+          anonymous_id, timestamp, received_at, payload) values ${sql.join(rows)}`.execute(db);
       }
-      const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 1000);
+      const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 10_000);
+      expect(stored).toHaveLength(all.length);
       const middle = stored[5];
-      if (middle === undefined) throw new Error('eleven events');
+      if (middle === undefined) throw new Error('events stored');
       await sql`update tracking_cursor set txid = ${middle.txid}, seq = ${middle.seq}
         where name = 'account_events'`.execute(db);
       await migrateToLatest(fresh);

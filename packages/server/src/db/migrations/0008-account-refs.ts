@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { accountRef } from '../../tracking/account-ref.js';
 import type { Dialect } from '../dialect.js';
 
-const PAGE = 5000;
+const PAGE = 1000;
 const DAY_MS = 86_400_000;
 
 /**
@@ -14,16 +14,21 @@ const DAY_MS = 86_400_000;
  */
 export async function up(db: Kysely<unknown>, dialect: Dialect) {
   await db.schema.alterTable('events').addColumn('account_ref', 'bigint').execute();
+  // A page of events at a time, each page's refs in one statement (a round trip per event
+  // would take PostgreSQL minutes for millions of them).
   for (let after = 0; ; ) {
     const { rows } = await sql<{ seq: number; workspace_id: string; account_key: string }>`
       select seq, workspace_id, account_key from events
       where seq > ${after} and account_key is not null order by seq limit ${PAGE}`.execute(db);
-    for (const row of rows) {
-      await sql`update events set account_ref = ${accountRef(row.workspace_id, row.account_key)}
-        where seq = ${row.seq}`.execute(db);
-    }
     const last = rows.at(-1);
     if (last === undefined) break;
+    const refs = rows.map(
+      (row) =>
+        sql`(cast(${row.seq} as bigint), cast(${accountRef(row.workspace_id, row.account_key)} as bigint))`,
+    );
+    await sql`update events set account_ref = refs.column2
+      from (values ${sql.join(refs)}) as refs
+      where events.seq = refs.column1`.execute(db);
     after = Number(last.seq);
   }
 
