@@ -8,18 +8,20 @@ import { createTestDatabase } from '../testing/engines.js';
 import { makeWorkspace, T0 } from '../testing/factories.js';
 import { call, startTestServer } from '../testing/test-server.js';
 import { basicAuth, trackingWorkspace } from '../testing/tracking.js';
-import { accountRef } from './account-ref.js';
 import {
   accountEventsUpTo,
   accountIndexCursor,
   accountTimeline,
+  indexAccountEvents,
+  type TimelinePosition,
+} from './account-index.repo.js';
+import { accountRef } from './account-ref.js';
+import {
   type EventCursor,
   eventsAfter,
-  indexAccountEvents,
   insertEvents,
   type NewEvent,
   type StoredEvent,
-  type TimelinePosition,
 } from './events.repo.js';
 
 // Seven hours a step: the events span several UTC days, which the index is grouped by.

@@ -1,3 +1,5 @@
+import { type RawBuilder, sql } from 'kysely';
+
 /**
  * The account index's key for an account of a workspace: a 53-bit hash of the workspace id and
  * the account's external id. An index keyed by integers costs SQLite a third of one keyed by
@@ -22,3 +24,12 @@ export function accountRef(workspaceId: string, accountKey: string): number {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The account index's day of a time in ms: whole days since 1970, rounded toward zero as both
+ * engines divide integers (and as `dayOfMs` does).
+ */
+export const dayOf = (ms: RawBuilder<number>) => sql<number>`${ms} / ${sql.lit(DAY_MS)}`;
+export const dayOfMs = (ms: number) => Math.trunc(ms / DAY_MS);

@@ -11,8 +11,9 @@ import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import type { Program, ProgramVersion } from '../programs/programs.repo.js';
 import { listProgramVersions } from '../programs/programs.repo.js';
+import { accountEventsUpTo } from './account-index.repo.js';
 import { activityOf, TRACKED_TYPES } from './activities.js';
-import { accountEventsUpTo, readCursor, type StoredEvent } from './events.repo.js';
+import { readCursor, type StoredEvent } from './events.repo.js';
 
 /** Accounts whose events one read fetches: what was stored after the index is read once. */
 const ACCOUNTS_READ_AT_ONCE = 200;

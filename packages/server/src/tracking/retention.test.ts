@@ -5,14 +5,9 @@ import { createTestDatabase, type TestDatabase, testEngines } from '../testing/e
 import { makeAccount, makeWorkspace, T0 } from '../testing/factories.js';
 import { call, manualClock, startTestServer, type TestServer } from '../testing/test-server.js';
 import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import { indexAccountEvents } from './account-index.repo.js';
 import { accountRef } from './account-ref.js';
-import {
-  eventsAfter,
-  indexAccountEvents,
-  insertEvents,
-  type NewEvent,
-  writeCursor,
-} from './events.repo.js';
+import { eventsAfter, insertEvents, type NewEvent, writeCursor } from './events.repo.js';
 import { deleteExpiredEvents, retentionCutoff } from './retention.js';
 
 const DAY = 86_400_000;

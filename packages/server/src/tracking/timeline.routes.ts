@@ -6,7 +6,7 @@ import { principalOf } from '../auth/access.js';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import { invalidField, notFound, problemSchema } from '../http/problem.js';
-import { accountTimeline, type TimelinePosition } from './events.repo.js';
+import { accountTimeline, type TimelinePosition } from './account-index.repo.js';
 
 const jsonObject = z.record(z.string(), z.unknown());
 

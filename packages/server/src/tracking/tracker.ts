@@ -18,6 +18,7 @@ import type { Database, Db } from '../db/database.js';
 import { withDeferredWrites } from '../db/sqlite.js';
 import { listProgressOfEnrollments } from '../enrollments/progress.repo.js';
 import { recordProgressChanges } from '../enrollments/record-progress-changes.js';
+import { accountEventsUpTo, indexAccountEvents } from './account-index.repo.js';
 import { createAccountsFromGroups } from './accounts-from-groups.js';
 import {
   activityOf,
@@ -26,11 +27,9 @@ import {
   type TrackedEvent,
 } from './activities.js';
 import {
-  accountEventsUpTo,
   committedExactly,
   type EventCursor,
   eventsAfter,
-  indexAccountEvents,
   inTimeOrder,
   lastStoredEvent,
   passed,
