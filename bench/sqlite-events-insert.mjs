@@ -1,9 +1,10 @@
 // What the events table's indexes cost SQLite per stored event: the same rows (~360-byte
-// payloads, 2,000 accounts, random message ids as RudderStack's libraries make them; Segment's
-// analytics-node puts the time first, in one layout) inserted through
-// one cached prepared statement, in transactions of a group commit's size, against the bare table
-// as the baseline measured in the same run. It tells which layout can reach a throughput target
-// before the server is changed (docs/decisions/0009-event-store-throughput.md).
+// payloads, 2,000 accounts, 10 in each 100 rows as in a request of `bench:ingest`, random
+// message ids as RudderStack's libraries make them; Segment's analytics-node puts the time
+// first, in one layout) inserted through one cached prepared statement, in transactions of a
+// group commit's size, against the bare table as the baseline measured in the same run. It tells
+// which layout can reach a throughput target before the server is changed (docs/decisions/0009-event-store-throughput.md; a row a request
+// instead of a row an event: 0018).
 //
 //   npm run bench:sqlite-events                      # 300,000 rows a layout
 //   BENCH_ROWS=1000000 npm run bench:sqlite-events
@@ -30,6 +31,18 @@ const TABLE = `create table events (
   workspace_id text not null, message_id text not null, type text not null, event text,
   account_key text, user_id text, anonymous_id text, timestamp text not null,
   received_at text not null, payload text not null, account_ref integer)`;
+
+/** A row a request, and entries that say where each call is (decision 0018). */
+const REQUEST_TABLES = [
+  `create table event_batches (id integer primary key, workspace_id text not null,
+    received_at text not null, calls blob not null)`,
+  `create table event_ids (workspace_id text not null, message_id text not null,
+    batch integer not null, position integer not null,
+    primary key (workspace_id, message_id)) without rowid`,
+  `create table account_events (account_ref integer not null, day integer not null,
+    at integer not null, batch integer not null, position integer not null,
+    primary key (account_ref, day, at, batch, position)) without rowid`,
+];
 
 const LAYOUTS = [
   { name: 'no index (baseline)', indexes: [] },
@@ -90,6 +103,26 @@ const LAYOUTS = [
     ],
   },
   {
+    // No row an event: each request's calls as one row (their texts as sent, one after the
+    // other), and an event only as its de-duplication entry, which says where its call is, and
+    // its account index entry, written in bulk from the events at hand (decision 0018).
+    name: 'a row a request, entries only',
+    segmentIds: true,
+    batches: 100,
+    accountsInBulk: 64_000,
+    indexes: REQUEST_TABLES,
+  },
+  {
+    // The same, with an account's entry for each request that holds its events (its first day
+    // and time there) instead of one for each event: readers would read the request's row.
+    name: 'a row a request, entries by account',
+    segmentIds: true,
+    batches: 100,
+    accountsInBulk: 64_000,
+    byAccount: true,
+    indexes: REQUEST_TABLES,
+  },
+  {
     // What the server ran before decision 0010's single-row inserts: 90 rows a statement,
     // returning each new row's seq (SQLite builds the values list as a table first).
     name: 'both, 90 rows a statement',
@@ -141,7 +174,11 @@ const payload = JSON.stringify({
 }).padEnd(360, ' ');
 const start = Date.now();
 
+/** 10 accounts in each 100 rows, all of them in turn: 37 shares no factor with 2,000. */
+const accountOf = (i) => ((Math.floor(i / 100) * 10 + (i % 10)) * 37) % ACCOUNTS;
+
 function row(i, { hashed, segmentIds }) {
+  const account = accountOf(i);
   const messageId = segmentIds ? `node-next-${start + i}-${randomUUID()}` : randomUUID();
   const at = new Date(start + i * 10).toISOString();
   const values = [
@@ -149,14 +186,14 @@ function row(i, { hashed, segmentIds }) {
     messageId,
     'track',
     'Report Viewed',
-    `acct-${i % ACCOUNTS}`,
+    `acct-${account}`,
     `user-${i % (ACCOUNTS * 20)}`,
     null,
     at,
     at,
     payload,
     // An account's ref, as the server's 53-bit hash gives it: any integer of that size.
-    (i % ACCOUNTS) * 4_503_599_627_370 + 1,
+    account * 4_503_599_627_370 + 1,
   ];
   if (!hashed) return [null, ...values];
   const hash = createHash('sha1').update(workspace).update('\0').update(messageId).digest();
@@ -186,6 +223,45 @@ function multiRowWrite(db, size) {
   });
 }
 
+/**
+ * Writes each `size` rows as one row of their calls and an entry a call; keeps the account
+ * index entries of what it wrote, to be inserted in bulk, in the index's order.
+ */
+function batchWrite(db, size, byAccount) {
+  const insertBatch = db.prepare(
+    'insert into event_batches (workspace_id, received_at, calls) values (?, ?, ?)',
+  );
+  const insertId = db.prepare('insert into event_ids values (?, ?, ?, ?) on conflict do nothing');
+  const insertEntry = db.prepare('insert into account_events values (?, ?, ?, ?, ?)');
+  let entries = [];
+  const write = db.transaction((rows) => {
+    for (let i = 0; i < rows.length; i += size) {
+      const part = rows.slice(i, i + size);
+      const calls = Buffer.from(part.map((values) => values[10]).join(''));
+      const batch = insertBatch.run(workspace, part[0][9], calls).lastInsertRowid;
+      const firsts = new Map();
+      part.forEach((values, position) => {
+        if (insertId.run(workspace, values[2], batch, position).changes === 0) return;
+        if (byAccount && firsts.has(values[11])) return;
+        const at = Date.parse(values[8]);
+        const entry = [values[11], Math.floor(at / 86_400_000), at, batch, position];
+        if (byAccount) firsts.set(values[11], entry);
+        else entries.push(entry);
+      });
+      entries.push(...firsts.values());
+    }
+  });
+  const index = db.transaction(() => {
+    entries.sort((a, b) => {
+      for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+      return 0;
+    });
+    for (const entry of entries) insertEntry.run(entry);
+    entries = [];
+  });
+  return { write, index };
+}
+
 function measure(layout, transactionSize) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-bench-events-'));
   const db = new Database(path.join(dir, 'events.db'));
@@ -198,27 +274,31 @@ function measure(layout, transactionSize) {
   db.exec(TABLE);
   for (const index of layout.indexes) db.exec(index);
   const insert = db.prepare(layout.lookedUp ? LOOKED_UP_INSERT : INSERT);
-  const write = layout.multiRow
-    ? multiRowWrite(db, layout.multiRow)
-    : db.transaction((rows) => {
-        for (const values of rows) insert.run(values);
-      });
-  const indexAccounts =
-    layout.accountsInBulk &&
-    db.transaction((after) =>
-      db
-        .prepare(
-          layout.refs
-            ? `insert into account_events select account_ref, at / 86400000, at, seq from (
+  const batched = layout.batches && batchWrite(db, layout.batches, layout.byAccount);
+  const write = batched
+    ? batched.write
+    : layout.multiRow
+      ? multiRowWrite(db, layout.multiRow)
+      : db.transaction((rows) => {
+          for (const values of rows) insert.run(values);
+        });
+  const indexAccounts = batched
+    ? batched.index
+    : layout.accountsInBulk &&
+      db.transaction((after) =>
+        db
+          .prepare(
+            layout.refs
+              ? `insert into account_events select account_ref, at / 86400000, at, seq from (
                 select account_ref, cast(round(unixepoch(timestamp, 'subsec') * 1000) as integer)
                   as at, seq from events where seq > ? and account_ref is not null)
               order by 1, 2, 3, 4`
-            : `insert into account_events
+              : `insert into account_events
                 select workspace_id, account_key, timestamp, seq from events
                 where seq > ? and account_key is not null order by 1, 2, 3, 4`,
-        )
-        .run(after),
-    );
+          )
+          .run(after),
+      );
   let elapsed = 0;
   let indexed = 0;
   for (let i = 0; i < ROWS; i += transactionSize) {
