@@ -239,14 +239,14 @@ function batchWrite(db, size, byAccount) {
       const part = rows.slice(i, i + size);
       const calls = Buffer.from(part.map((values) => values[10]).join(''));
       const batch = insertBatch.run(workspace, part[0][9], calls).lastInsertRowid;
+      // An entry for each new event, or for each account's first new event.
       const firsts = new Map();
       part.forEach((values, position) => {
         if (insertId.run(workspace, values[2], batch, position).changes === 0) return;
-        if (byAccount && firsts.has(values[11])) return;
+        const key = byAccount ? values[11] : position;
+        if (firsts.has(key)) return;
         const at = Date.parse(values[8]);
-        const entry = [values[11], Math.floor(at / 86_400_000), at, batch, position];
-        if (byAccount) firsts.set(values[11], entry);
-        else entries.push(entry);
+        firsts.set(key, [values[11], Math.floor(at / 86_400_000), at, batch, position]);
       });
       entries.push(...firsts.values());
     }
