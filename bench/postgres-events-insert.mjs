@@ -8,55 +8,20 @@
 //   npm run bench:postgres-events                      # 200,000 rows a layout
 //   BENCH_ROWS=500000 npm run bench:postgres-events
 //   WAYMARK_TEST_DATABASE_URL=postgres://… npm run bench:postgres-events
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ACCOUNTS, eventOf, payload, serverRequire, workspace } from './event-rows.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const TRANSACTION_SIZES = [1_600, 6_400]; // 16 and 64 connections' requests of 100 events
 const REQUEST_SIZE = 100;
-const ACCOUNTS = 2_000;
 /** How many events the tracker indexes by account at once (about every 2 s under load). */
 const INDEX_EVERY = 64_000;
 const DAY_MS = 86_400_000;
 const URL =
   process.env.WAYMARK_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/waymark_test';
 
-const serverRequire = createRequire(
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../packages/server/package.json'),
-);
 const pg = serverRequire('pg');
-
-const workspace = randomUUID();
-const payload = JSON.stringify({
-  type: 'track',
-  event: 'Report Viewed',
-  userId: 'user-0000-00',
-  messageId: randomUUID(),
-  timestamp: new Date().toISOString(),
-  properties: { report: 'weekly-summary', status: 'ok', durationMs: 1234, filters: ['a', 'b'] },
-  context: { library: { name: 'analytics-node', version: '2.1.0' }, groupId: 'acct-0000' },
-}).padEnd(360, ' ');
-const start = Date.now();
-
-/** 10 accounts in each 100 rows, all of them in turn: 37 shares no factor with 2,000. */
-const accountOf = (i) => ((Math.floor(i / 100) * 10 + (i % 10)) * 37) % ACCOUNTS;
-
-function event(i) {
-  const account = accountOf(i);
-  const at = new Date(start + i * 10).toISOString();
-  return {
-    message_id: `node-next-${start + i}-${randomUUID()}`,
-    account_key: `acct-${account}`,
-    user_id: `user-${i % (ACCOUNTS * 20)}`,
-    timestamp: at,
-    // An account's ref, as the server's 53-bit hash gives it: any integer of that size.
-    account_ref: account * 4_503_599_627_370 + 1,
-  };
-}
 
 const EVENTS_TABLE = `create table events (
   seq bigserial, txid xid8 not null default pg_current_xact_id(),
@@ -233,7 +198,7 @@ async function measure(layout, transactionSize) {
     for (let i = 0; i < ROWS; i += transactionSize) {
       const end = Math.min(ROWS, i + transactionSize);
       const events = [];
-      for (let j = i; j < end; j++) events.push(event(j));
+      for (let j = i; j < end; j++) events.push(eventOf(j));
       const received = new Date().toISOString();
       const began = performance.now();
       await client.query('begin');

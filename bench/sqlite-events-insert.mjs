@@ -8,20 +8,15 @@
 //
 //   npm run bench:sqlite-events                      # 300,000 rows a layout
 //   BENCH_ROWS=1000000 npm run bench:sqlite-events
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ACCOUNTS, eventOf, payload, serverRequire, workspace } from './event-rows.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 300_000);
 const TRANSACTION_SIZES = [1_600, 6_400]; // 16 and 64 connections' batches of 100 events
-const ACCOUNTS = 2_000;
 
-const serverRequire = createRequire(
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../packages/server/package.json'),
-);
 const Database = serverRequire(
   Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3',
 );
@@ -162,41 +157,23 @@ const LOOKED_UP_INSERT = `insert into events (${COLUMNS})
   where not exists (select 1 from events as e
     where e.message_hash = v.column1 and e.workspace_id = v.column2 and e.message_id = v.column3)`;
 
-const workspace = randomUUID();
-const payload = JSON.stringify({
-  type: 'track',
-  event: 'Report Viewed',
-  userId: 'user-0000-00',
-  messageId: randomUUID(),
-  timestamp: new Date().toISOString(),
-  properties: { report: 'weekly-summary', status: 'ok', durationMs: 1234, filters: ['a', 'b'] },
-  context: { library: { name: 'analytics-node', version: '2.1.0' }, groupId: 'acct-0000' },
-}).padEnd(360, ' ');
-const start = Date.now();
-
-/** 10 accounts in each 100 rows, all of them in turn: 37 shares no factor with 2,000. */
-const accountOf = (i) => ((Math.floor(i / 100) * 10 + (i % 10)) * 37) % ACCOUNTS;
-
 function row(i, { hashed, segmentIds }) {
-  const account = accountOf(i);
-  const messageId = segmentIds ? `node-next-${start + i}-${randomUUID()}` : randomUUID();
-  const at = new Date(start + i * 10).toISOString();
+  const event = eventOf(i, { segmentIds: Boolean(segmentIds) });
   const values = [
     workspace,
-    messageId,
+    event.message_id,
     'track',
     'Report Viewed',
-    `acct-${account}`,
-    `user-${i % (ACCOUNTS * 20)}`,
+    event.account_key,
+    event.user_id,
     null,
-    at,
-    at,
+    event.timestamp,
+    event.timestamp,
     payload,
-    // An account's ref, as the server's 53-bit hash gives it: any integer of that size.
-    account * 4_503_599_627_370 + 1,
+    event.account_ref,
   ];
   if (!hashed) return [null, ...values];
-  const hash = createHash('sha1').update(workspace).update('\0').update(messageId).digest();
+  const hash = createHash('sha1').update(workspace).update('\0').update(event.message_id).digest();
   return [hash.readBigInt64BE(0), ...values];
 }
 
