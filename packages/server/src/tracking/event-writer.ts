@@ -71,17 +71,15 @@ export function createEventWriter({
         }
         return { after, inserted };
       });
-      // Each new event counts for the first of its copies in this write.
-      const stored: StoredFlags = [];
+      const stored: StoredFlags = new Array(events.length);
       const committed: TrackedEvent[] = [];
-      events.forEach((event, i) => {
-        const seqs = inserted.seqs.get(event.workspace_id);
-        const seq = seqs?.get(event.message_id);
-        stored.push(seq !== undefined);
-        if (seqs === undefined || seq === undefined) return;
-        seqs.delete(event.message_id);
-        committed.push(trackedEvent(event, seq, inserted.txid, properties?.[i]));
-      });
+      for (let i = 0; i < events.length; i++) {
+        const seq = inserted.seqs[i] ?? null;
+        stored[i] = seq !== null;
+        if (seq !== null) {
+          committed.push(trackedEvent(events[i] as NewEvent, seq, inserted.txid, properties?.[i]));
+        }
+      }
       if (committed.length > 0) {
         onStored({ after, events: committed.sort((a, b) => a.seq - b.seq) });
       }

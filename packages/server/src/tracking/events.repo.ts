@@ -2,7 +2,7 @@ import { CompiledQuery, type ExpressionBuilder, type Kysely, sql } from 'kysely'
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import type { DB, EventsTable } from '../db/schema.js';
-import { runEachRow } from '../db/sqlite.js';
+import { insertEachRow } from '../db/sqlite.js';
 import { accountRef, dayOf } from './account-ref.js';
 
 /** An event to store; its `account_ref` is worked out from its workspace and account. */
@@ -57,14 +57,20 @@ export const NEW_EVENT_COLUMNS = [
 
 export const EVENT_COLUMNS = ['seq', ...NEW_EVENT_COLUMNS] as const;
 
-/** What an insert stored: each new event's `seq` by workspace, then by message id. */
+/** What an insert stored. */
 export interface InsertedEvents {
-  seqs: Map<string, Map<string, number>>;
+  /**
+   * Each event's `seq`, in the order given; null for a message id the workspace had already,
+   * or had earlier in the same insert (a retried request in the same commit).
+   */
+  seqs: (number | null)[];
   /** The writing transaction, which every event of one insert shares. */
   txid: string;
 }
 
 type InsertedRow = Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq' | 'txid'>;
+
+const messageKey = (workspaceId: string, messageId: string) => `${workspaceId}\u0000${messageId}`;
 
 /**
  * Stores events, skipping those whose message id the workspace already has (a retried
@@ -75,38 +81,46 @@ export async function insertEvents(
   dialect: Dialect,
   events: readonly NewEvent[],
 ): Promise<InsertedEvents> {
-  const inserted: InsertedEvents = { seqs: new Map(), txid: '0' };
-  const keep = (workspaceId: string, messageId: string, seq: number) => {
-    let seqs = inserted.seqs.get(workspaceId);
-    if (seqs === undefined) {
-      seqs = new Map();
-      inserted.seqs.set(workspaceId, seqs);
-    }
-    seqs.set(messageId, seq);
-  };
   if (dialect.capabilities.columnArraysInsert) {
     const result = await db.executeQuery<InsertedRow>(
       CompiledQuery.raw(COLUMN_ARRAYS_INSERT, columnArrays(events)),
     );
+    const stored = new Map<string, number>();
+    let txid = '0';
     for (const row of result.rows) {
-      inserted.txid = String(row.txid);
-      keep(row.workspace_id, row.message_id, Number(row.seq));
+      txid = String(row.txid);
+      stored.set(messageKey(row.workspace_id, row.message_id), Number(row.seq));
     }
-    return inserted;
+    // Each new event counts for the first of its copies.
+    const seqs = events.map((event) => {
+      const key = messageKey(event.workspace_id, event.message_id);
+      const seq = stored.get(key);
+      stored.delete(key);
+      return seq ?? null;
+    });
+    return { seqs, txid };
   }
   // SQLite: a single-row insert run for each event; `txid` is always 0 there (see `Dialect`).
-  const results = await runEachRow(
+  // Each event's parameters written out, in `INSERT_COLUMNS`' order: mapping over the columns
+  // measured five times slower (0.1 against 0.02 µs an event).
+  const seqs = await insertEachRow(
     db as Kysely<unknown>,
     INSERT_ONE,
-    events.map((row) => [...NEW_EVENT_COLUMNS.map((column) => row[column]), refOf(row)]),
+    events.map((event) => [
+      event.workspace_id,
+      event.message_id,
+      event.type,
+      event.event,
+      event.account_key,
+      event.user_id,
+      event.anonymous_id,
+      event.timestamp,
+      event.received_at,
+      event.payload,
+      refOf(event),
+    ]),
   );
-  events.forEach((event, i) => {
-    const result = results[i];
-    if (result !== undefined && result.changes > 0) {
-      keep(event.workspace_id, event.message_id, result.lastInsertRowid);
-    }
-  });
-  return inserted;
+  return { seqs, txid: '0' };
 }
 
 const INSERT_COLUMNS = [...NEW_EVENT_COLUMNS, 'account_ref'] as const;

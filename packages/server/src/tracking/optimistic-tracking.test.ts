@@ -141,6 +141,75 @@ describe('the tracking of an SQLite file, when its inputs change while it comput
     expect(await setupStep()).toBe('completed');
   });
 
+  it('reads no rebuild flags for the metrics it keeps, until anyone else changes them', async () => {
+    const file = server.database.sqlite?.file;
+    if (file === undefined) throw new Error('the test server runs on an SQLite file');
+    await server.app.tracker.stop();
+    const account = await enrolledOnGrowth('flagged-co');
+    // Reads of enrollments' rebuild flags (`metricsOf`), counted as they are sent.
+    let flagReads = 0;
+    const countFlagReads: KyselyPlugin = {
+      transformQuery({ node }) {
+        const text = JSON.stringify(node);
+        if (
+          node.kind === 'SelectQueryNode' &&
+          text.includes('"enrollment_metrics"') &&
+          text.includes('"rebuild_requested_at"') &&
+          text.includes('"in"')
+        ) {
+          flagReads += 1;
+        }
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    };
+    const tracker = createTracker({
+      database: {
+        db: server.database.db.withPlugin(countFlagReads),
+        dialect: server.database.dialect,
+      },
+      clock: server.clock,
+      log: server.app.log,
+    });
+    const other = openSqliteFile(file);
+    const setupStep = async () => {
+      const sent = await call(server, 'POST', '/v1/track', {
+        headers: { authorization: basicAuth(space.writeKey) },
+        body: { userId: 'ada', event: 'Setup Step', context: { groupId: 'flagged-co' } },
+      });
+      expect(sent.status, sent.text).toBe(200);
+      flagReads = 0;
+      await tracker.settled();
+      return flagReads;
+    };
+    try {
+      await tracker.settled();
+      expect(await setupStep()).toBeGreaterThan(0); // read once
+      expect(await setupStep()).toBe(0); // kept
+      // A rebuild requested by another connection: the flag is read again, and honoured.
+      other
+        .prepare(
+          `update enrollment_metrics set rebuild_requested_at = ?
+            where enrollment_id = (select id from enrollments where account_id = ?)`,
+        )
+        .run(server.clock(), account.id);
+      expect(await setupStep()).toBeGreaterThan(0);
+    } finally {
+      await tracker.stop();
+      other.close();
+    }
+    const metrics = await server.database.db
+      .selectFrom('enrollment_metrics')
+      .innerJoin('enrollments', 'enrollments.id', 'enrollment_metrics.enrollment_id')
+      .select(['enrollment_metrics.state', 'enrollment_metrics.rebuild_requested_at'])
+      .where('enrollments.account_id', '=', account.id)
+      .executeTakeFirstOrThrow();
+    expect(metrics.rebuild_requested_at).toBeNull();
+    // Rebuilt from the three stored events, each counted once.
+    expect(Object.values(JSON.parse(metrics.state).counts)).toEqual([3]);
+    server.app.tracker.start();
+  });
+
   it('counts every change to its inputs, and none to the events', async () => {
     const version = async () =>
       Number(

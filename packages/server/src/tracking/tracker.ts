@@ -46,6 +46,7 @@ import {
   metricsOf,
   rebuildsRequested,
   requestRebuild,
+  type StoredMetrics,
   saveMetrics,
   type TrackedEnrollment,
   updateAccountTraits,
@@ -136,6 +137,8 @@ export function createTracker({
     /** Active enrollments, by account id. */
     enrollments: new Map<string, TrackedEnrollment[]>(),
     progress: new Map<string, MilestoneProgress[]>(),
+    /** Enrollments whose metrics were read with no rebuild requested. */
+    clearFlags: new Set<string>(),
   };
   const accountKey = (workspaceId: string, externalId: string) =>
     `${workspaceId}\u0000${externalId}`;
@@ -145,6 +148,7 @@ export function createTracker({
     inputs.accounts.clear();
     inputs.enrollments.clear();
     inputs.progress.clear();
+    inputs.clearFlags.clear();
   }
 
   /** Forgets everything not stored: the next run starts from the stored cursor and metrics. */
@@ -329,7 +333,7 @@ export function createTracker({
         const { result, writes } = await withDeferredWrites(db, async (connection) => {
           const version = await trackingVersion(connection);
           // Changed by anyone else (or by this tracker outside a chunk) since the last chunk.
-          const kept = Math.max(inputs.accounts.size, inputs.progress.size);
+          const kept = Math.max(inputs.accounts.size, inputs.progress.size, inputs.clearFlags.size);
           if (version !== inputs.version || kept > MAX_CACHED_METRICS) {
             forgetInputs();
           }
@@ -405,6 +409,31 @@ export function createTracker({
     return new Map(enrollmentIds.map((id) => [id, inputs.progress.get(id) ?? []]));
   }
 
+  /**
+   * The metrics of a chunk's enrollments and whether a rebuild was requested: a state at hand
+   * whose flag was read clear needs no read while nothing else changes the inputs (a rebuild
+   * request changes them); the others are read.
+   */
+  async function chunkMetrics(
+    trx: Db,
+    workspaceId: string,
+    enrollmentIds: readonly string[],
+  ): Promise<Map<string, StoredMetrics>> {
+    const kept = new Map<string, StoredMetrics>();
+    const missing: string[] = [];
+    for (const id of enrollmentIds) {
+      const state = inputs.clearFlags.has(id) ? metrics.get(id)?.state : undefined;
+      if (state === undefined) missing.push(id);
+      else kept.set(id, { state, rebuildRequested: false });
+    }
+    const read = await metricsOf(trx, workspaceId, missing, (id) => metrics.get(id)?.state);
+    for (const [id, stored] of read) {
+      kept.set(id, stored);
+      if (!stored.rebuildRequested) inputs.clearFlags.add(id);
+    }
+    return kept;
+  }
+
   /** Tracks one chunk of events; returns how many it read. */
   async function trackChunk(): Promise<number> {
     return inChunkTransaction(async (trx) => {
@@ -446,11 +475,10 @@ export function createTracker({
           workspaceId,
           [...accounts.values()].map((a) => a.id),
         );
-        const kept = await metricsOf(
+        const kept = await chunkMetrics(
           trx,
           workspaceId,
           enrollments.map((e) => e.id),
-          (id) => metrics.get(id)?.state,
         );
         const progress = await chunkProgress(
           trx,
@@ -652,8 +680,12 @@ export function createTracker({
     }
     await db.transaction().execute(async (trx) => {
       const before = position;
+      // Inputs no one else changed since the last chunk are still good after this write.
+      const unchanged = inputs.version !== null && (await trackingVersion(trx)) === inputs.version;
       const at = await claim(trx);
-      if (at === before) await checkpoint(trx, clock());
+      if (at !== before) return;
+      await checkpoint(trx, clock());
+      if (unchanged) inputs.version = await trackingVersion(trx);
     });
   }
 
