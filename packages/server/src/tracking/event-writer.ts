@@ -20,10 +20,12 @@ export interface EventsToWrite {
 }
 
 /**
- * For each event of a write, whether it was stored: false for a message id the workspace had
- * already, or had earlier in the same write (a retried request in the same commit).
+ * For each event of a write, 1 if it was stored, 0 for a message id the workspace had already,
+ * or had earlier in the same write (a retried request in the same commit). Bytes, not
+ * booleans: the tracking thread sends them back, and a structured clone copies a typed array
+ * at once, an array element by element.
  */
-export type StoredFlags = boolean[];
+export type StoredFlags = Uint8Array;
 
 export type EventWriter = (write: EventsToWrite) => Promise<StoredFlags>;
 
@@ -71,12 +73,12 @@ export function createEventWriter({
         }
         return { after, inserted };
       });
-      const stored: StoredFlags = new Array(events.length);
+      const stored: StoredFlags = new Uint8Array(events.length);
       const committed: TrackedEvent[] = [];
       for (let i = 0; i < events.length; i++) {
         const seq = inserted.seqs[i] ?? null;
-        stored[i] = seq !== null;
         if (seq !== null) {
+          stored[i] = 1;
           committed.push(trackedEvent(events[i] as NewEvent, seq, inserted.txid, properties?.[i]));
         }
       }

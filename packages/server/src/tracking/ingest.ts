@@ -101,7 +101,7 @@ export function createIngestion({
         let at = 0;
         for (const pending of group) {
           let count = 0;
-          for (let i = 0; i < pending.events.length; i++) if (stored[at++] === true) count += 1;
+          for (let i = 0; i < pending.events.length; i++) count += stored[at++] ?? 0;
           pending.resolve(count);
         }
       } catch (error) {

@@ -132,20 +132,29 @@ export function createTracker({
   // only; null otherwise). A chunk's own writes are applied here as it makes them.
   const inputs = {
     version: null as string | null,
-    /** By workspace and external id. */
-    accounts: new Map<string, Account>(),
+    /** By workspace, then by external id. */
+    accounts: new Map<string, Map<string, Account>>(),
+    accountCount: 0,
     /** Active enrollments, by account id. */
     enrollments: new Map<string, TrackedEnrollment[]>(),
     progress: new Map<string, MilestoneProgress[]>(),
     /** Enrollments whose metrics were read with no rebuild requested. */
     clearFlags: new Set<string>(),
   };
-  const accountKey = (workspaceId: string, externalId: string) =>
-    `${workspaceId}\u0000${externalId}`;
+  function keepAccount(workspaceId: string, account: Account): void {
+    let kept = inputs.accounts.get(workspaceId);
+    if (kept === undefined) {
+      kept = new Map();
+      inputs.accounts.set(workspaceId, kept);
+    }
+    if (!kept.has(account.externalId)) inputs.accountCount += 1;
+    kept.set(account.externalId, account);
+  }
 
   function forgetInputs(): void {
     inputs.version = null;
     inputs.accounts.clear();
+    inputs.accountCount = 0;
     inputs.enrollments.clear();
     inputs.progress.clear();
     inputs.clearFlags.clear();
@@ -333,7 +342,7 @@ export function createTracker({
         const { result, writes } = await withDeferredWrites(db, async (connection) => {
           const version = await trackingVersion(connection);
           // Changed by anyone else (or by this tracker outside a chunk) since the last chunk.
-          const kept = Math.max(inputs.accounts.size, inputs.progress.size, inputs.clearFlags.size);
+          const kept = Math.max(inputs.accountCount, inputs.progress.size, inputs.clearFlags.size);
           if (version !== inputs.version || kept > MAX_CACHED_METRICS) {
             forgetInputs();
           }
@@ -371,14 +380,15 @@ export function createTracker({
   ): Promise<Map<string, Account>> {
     const accounts = new Map<string, Account>();
     const missing: string[] = [];
+    const kept = inputs.accounts.get(workspaceId);
     for (const externalId of externalIds) {
-      const kept = inputs.accounts.get(accountKey(workspaceId, externalId));
-      if (kept === undefined) missing.push(externalId);
-      else accounts.set(externalId, kept);
+      const account = kept?.get(externalId);
+      if (account === undefined) missing.push(externalId);
+      else accounts.set(externalId, account);
     }
     for (const [externalId, account] of await accountsByExternalId(trx, workspaceId, missing)) {
       accounts.set(externalId, account);
-      inputs.accounts.set(accountKey(workspaceId, externalId), account);
+      keepAccount(workspaceId, account);
     }
     return accounts;
   }
@@ -451,11 +461,14 @@ export function createTracker({
       const byWorkspace = new Map<string, Map<string, TrackedEvent[]>>();
       for (const event of events) {
         if (event.account_key === null || !TRACKED_TYPES.has(event.type)) continue;
-        const accounts = byWorkspace.get(event.workspace_id) ?? new Map<string, TrackedEvent[]>();
-        const list = accounts.get(event.account_key) ?? [];
-        list.push(event);
-        accounts.set(event.account_key, list);
-        byWorkspace.set(event.workspace_id, accounts);
+        let accounts = byWorkspace.get(event.workspace_id);
+        if (accounts === undefined) {
+          accounts = new Map();
+          byWorkspace.set(event.workspace_id, accounts);
+        }
+        const list = accounts.get(event.account_key);
+        if (list === undefined) accounts.set(event.account_key, [event]);
+        else list.push(event);
       }
 
       for (const [workspaceId, eventsByAccount] of byWorkspace) {
@@ -468,7 +481,7 @@ export function createTracker({
           now,
         )) {
           accounts.set(account.externalId, account);
-          inputs.accounts.set(accountKey(workspaceId, account.externalId), account);
+          keepAccount(workspaceId, account);
         }
         const enrollments = await chunkEnrollments(
           trx,
@@ -491,13 +504,9 @@ export function createTracker({
           const { activities, traits } = accountActivities(account, events);
           if (traits !== account.traits) {
             await updateAccountTraits(trx, workspaceId, account.id, traits, now);
-            inputs.accounts.set(accountKey(workspaceId, account.externalId), {
-              ...account,
-              traits,
-              updatedAt: now,
-            });
+            keepAccount(workspaceId, { ...account, traits, updatedAt: now });
           }
-          for (const enrollment of enrollments.filter((e) => e.accountId === account.id)) {
+          for (const enrollment of inputs.enrollments.get(account.id) ?? []) {
             const stored = kept.get(enrollment.id);
             if (stored === undefined) rebuild.push(enrollment.id);
             if (stored === undefined || stored.rebuildRequested) {
