@@ -36,6 +36,22 @@ describe('the tracking of an SQLite file, when its inputs change while it comput
   });
   afterAll(async () => server.close());
 
+  /** A tracker of the test server's database, which shows `onSelect` each select it sends. */
+  function watchedTracker(onSelect: (query: string) => void) {
+    const watch: KyselyPlugin = {
+      transformQuery({ node }) {
+        if (node.kind === 'SelectQueryNode') onSelect(JSON.stringify(node));
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    };
+    return createTracker({
+      database: { db: server.database.db.withPlugin(watch), dialect: server.database.dialect },
+      clock: server.clock,
+      log: server.app.log,
+    });
+  }
+
   /** An account on the growth plan, enrolled in the program. */
   async function enrolledOnGrowth(externalId: string) {
     const account = await makeAccount(server.database.db, space.workspace.id, {
@@ -62,26 +78,13 @@ describe('the tracking of an SQLite file, when its inputs change while it comput
     const other = openSqliteFile(file);
     let armed = false;
     let upgrades = 0;
-    const upgradeWhileComputing: KyselyPlugin = {
-      transformQuery({ node }) {
-        const table = JSON.stringify(node).includes('"milestone_progress"');
-        if (node.kind === 'SelectQueryNode' && table && armed && upgrades === 0) {
-          upgrades += 1;
-          other
-            .prepare('update accounts set traits = ? where id = ?')
-            .run(JSON.stringify({ plan: 'enterprise' }), account.id);
-        }
-        return node;
-      },
-      transformResult: async ({ result }) => result,
-    };
-    const tracker = createTracker({
-      database: {
-        db: server.database.db.withPlugin(upgradeWhileComputing),
-        dialect: server.database.dialect,
-      },
-      clock: server.clock,
-      log: server.app.log,
+    const tracker = watchedTracker((query) => {
+      if (query.includes('"milestone_progress"') && armed && upgrades === 0) {
+        upgrades += 1;
+        other
+          .prepare('update accounts set traits = ? where id = ?')
+          .run(JSON.stringify({ plan: 'enterprise' }), account.id);
+      }
     });
     try {
       await tracker.settled(); // the new enrollment's metrics, built from no events
@@ -148,28 +151,9 @@ describe('the tracking of an SQLite file, when its inputs change while it comput
     const account = await enrolledOnGrowth('flagged-co');
     // Reads of enrollments' rebuild flags (`metricsOf`), counted as they are sent.
     let flagReads = 0;
-    const countFlagReads: KyselyPlugin = {
-      transformQuery({ node }) {
-        const text = JSON.stringify(node);
-        if (
-          node.kind === 'SelectQueryNode' &&
-          text.includes('"enrollment_metrics"') &&
-          text.includes('"rebuild_requested_at"') &&
-          text.includes('"in"')
-        ) {
-          flagReads += 1;
-        }
-        return node;
-      },
-      transformResult: async ({ result }) => result,
-    };
-    const tracker = createTracker({
-      database: {
-        db: server.database.db.withPlugin(countFlagReads),
-        dialect: server.database.dialect,
-      },
-      clock: server.clock,
-      log: server.app.log,
+    const tracker = watchedTracker((query) => {
+      const flags = ['"enrollment_metrics"', '"rebuild_requested_at"', '"in"'];
+      if (flags.every((part) => query.includes(part))) flagReads += 1;
     });
     const other = openSqliteFile(file);
     const setupStep = async () => {
