@@ -341,7 +341,8 @@ export function createTracker({
       for (let tries = 0; tries < MAX_OPTIMISTIC_TRIES; tries++) {
         const { result, writes } = await withDeferredWrites(db, async (connection) => {
           const version = await trackingVersion(connection);
-          // Changed by anyone else (or by this tracker outside a chunk) since the last chunk.
+          // Changed by anyone else (or by this tracker outside a chunk, but for a checkpoint of
+          // its own) since the last chunk.
           const kept = Math.max(inputs.accountCount, inputs.progress.size, inputs.clearFlags.size);
           if (version !== inputs.version || kept > MAX_CACHED_METRICS) {
             forgetInputs();
