@@ -225,6 +225,8 @@ async function serveChild(kind, options) {
         }
         const { user, system } = process.cpuUsage();
         reply({
+          pid: process.pid,
+          threads: threadCpuMs(),
           rss,
           heapUsed,
           heapTotal,
@@ -531,6 +533,43 @@ function startChild(kind, options) {
   return { child, ready: readyPromise, ask, exited };
 }
 
+/**
+ * CPU milliseconds each thread of this process has used so far, by thread id, read from /proc
+ * (Linux; {} elsewhere): the main thread's id is the process's. The tracking thread and the
+ * checkpointer are worker threads, told apart here only by how busy they are.
+ */
+function threadCpuMs() {
+  const threads = {};
+  try {
+    const ticks = 1000 / 100; // ms a clock tick (USER_HZ)
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      const fields = fs
+        .readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+        .split(') ')[1]
+        .split(' ');
+      threads[tid] = (Number(fields[11]) + Number(fields[12])) * ticks;
+    }
+  } catch {
+    // No /proc: the table says so.
+  }
+  return threads;
+}
+
+/**
+ * The window's CPU of the server's main thread and of its two busiest other threads, in cores
+ * and in µs an event: on SQLite, the thread that sets the pace is one of these.
+ */
+function threadShare(serverBefore, serverAfter, wallMs, events) {
+  const { pid } = serverAfter;
+  const used = (tid) => (serverAfter.threads[tid] ?? 0) - (serverBefore.threads[tid] ?? 0);
+  const share = (tid) => ({ cores: used(tid) / wallMs, usPerEvent: (used(tid) * 1000) / events });
+  const others = Object.keys(serverAfter.threads)
+    .filter((tid) => Number(tid) !== pid)
+    .sort((a, b) => used(b) - used(a))
+    .slice(0, 2);
+  return { main: share(String(pid)), others: others.map(share) };
+}
+
 /** CPU milliseconds used so far: by this process, and by the whole machine (busy, all cores). */
 function cpuSnapshot() {
   const { user, system } = process.cpuUsage();
@@ -650,6 +689,7 @@ async function drive({
     ...counts,
     eventsPerSecond: counts.events / seconds,
     cpu: cpuShare(cpuBefore, cpuAfter, serverBefore, serverAfter),
+    threads: threadShare(serverBefore, serverAfter, cpuAfter.at - cpuBefore.at, counts.events),
     start: serverBefore,
     end: serverAfter,
   };
@@ -1041,6 +1081,11 @@ async function main() {
     const cores = (c) =>
       `server ${c.server.toFixed(2)}, load generator ${c.loadgen.toFixed(2)}, other ${c.other.toFixed(2)} (busy ${c.machine.toFixed(2)} of ${os.cpus().length})`;
     console.log(`  cpu, cores: ${cores(r.result.cpu)}; bare: ${cores(r.ceiling.cpu)}`);
+    const thread = ({ cores, usPerEvent }) => `${cores.toFixed(2)} (${usPerEvent.toFixed(1)} µs)`;
+    const { main, others } = r.result.threads;
+    console.log(
+      `  server threads, cores (CPU an event): main ${thread(main)}; busiest others ${others.map(thread).join(', ')}`,
+    );
     const memory = (m) =>
       `rss ${mb(m.rss)}, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`;
     console.log(`  server memory after GC, start: ${memory(r.memory.start)}`);
