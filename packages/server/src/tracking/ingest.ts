@@ -11,6 +11,7 @@ export interface IngestResult {
 }
 
 const USER_TTL_MS = 30_000;
+
 /** How the requests waiting to be written are cut into group commits, and how many overlap. */
 export interface CommitPacing {
   /** Commits under way at once. */
@@ -25,7 +26,7 @@ const MAX_REQUESTS_PER_COMMIT = 64;
 /**
  * One commit at a time, of whatever waits: where the writes share the thread that parses
  * (PostgreSQL), smaller commits cost that thread more than the overlap gains (36,160 against
- * 39,407 events/s in `bench:ingest`).
+ * 39,407 events/s in `bench:ingest`, one run of each).
  */
 export const ONE_COMMIT_AT_A_TIME: CommitPacing = { inFlight: 1, maxEvents: Infinity };
 
