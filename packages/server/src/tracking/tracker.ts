@@ -374,24 +374,18 @@ export function createTracker({
   }
 
   /** A chunk's accounts by external id: those kept, and the others read. */
-  async function chunkAccounts(
+  function chunkAccounts(
     trx: Db,
     workspaceId: string,
     externalIds: readonly string[],
   ): Promise<Map<string, Account>> {
-    const accounts = new Map<string, Account>();
-    const missing: string[] = [];
     const kept = inputs.accounts.get(workspaceId);
-    for (const externalId of externalIds) {
-      const account = kept?.get(externalId);
-      if (account === undefined) missing.push(externalId);
-      else accounts.set(externalId, account);
-    }
-    for (const [externalId, account] of await accountsByExternalId(trx, workspaceId, missing)) {
-      accounts.set(externalId, account);
-      keepAccount(workspaceId, account);
-    }
-    return accounts;
+    return keptOrRead(
+      externalIds,
+      (externalId) => kept?.get(externalId),
+      (missing) => accountsByExternalId(trx, workspaceId, missing),
+      (_, account) => keepAccount(workspaceId, account),
+    );
   }
 
   /** The active enrollments of a chunk's accounts: those kept, and the others read. */
@@ -408,16 +402,17 @@ export function createTracker({
   }
 
   /** The progress of a chunk's enrollments: what is kept, and the rest read. */
-  async function chunkProgress(
+  function chunkProgress(
     trx: Db,
     workspaceId: string,
     enrollmentIds: readonly string[],
   ): Promise<Map<string, MilestoneProgress[]>> {
-    const missing = enrollmentIds.filter((id) => !inputs.progress.has(id));
-    for (const [id, progress] of await listProgressOfEnrollments(trx, workspaceId, missing)) {
-      inputs.progress.set(id, progress);
-    }
-    return new Map(enrollmentIds.map((id) => [id, inputs.progress.get(id) ?? []]));
+    return keptOrRead(
+      enrollmentIds,
+      (id) => inputs.progress.get(id),
+      (missing) => listProgressOfEnrollments(trx, workspaceId, missing),
+      (id, progress) => inputs.progress.set(id, progress),
+    );
   }
 
   /**
@@ -425,24 +420,22 @@ export function createTracker({
    * whose flag was read clear needs no read while nothing else changes the inputs (a rebuild
    * request changes them); the others are read.
    */
-  async function chunkMetrics(
+  function chunkMetrics(
     trx: Db,
     workspaceId: string,
     enrollmentIds: readonly string[],
   ): Promise<Map<string, StoredMetrics>> {
-    const kept = new Map<string, StoredMetrics>();
-    const missing: string[] = [];
-    for (const id of enrollmentIds) {
-      const state = inputs.clearFlags.has(id) ? metrics.get(id)?.state : undefined;
-      if (state === undefined) missing.push(id);
-      else kept.set(id, { state, rebuildRequested: false });
-    }
-    const read = await metricsOf(trx, workspaceId, missing, (id) => metrics.get(id)?.state);
-    for (const [id, stored] of read) {
-      kept.set(id, stored);
-      if (!stored.rebuildRequested) inputs.clearFlags.add(id);
-    }
-    return kept;
+    return keptOrRead(
+      enrollmentIds,
+      (id) => {
+        const state = inputs.clearFlags.has(id) ? metrics.get(id)?.state : undefined;
+        return state === undefined ? undefined : { state, rebuildRequested: false };
+      },
+      (missing) => metricsOf(trx, workspaceId, missing, (id) => metrics.get(id)?.state),
+      (id, stored) => {
+        if (!stored.rebuildRequested) inputs.clearFlags.add(id);
+      },
+    );
   }
 
   /** Tracks one chunk of events; returns how many it read. */
@@ -830,6 +823,31 @@ export function createTracker({
       for (const waiter of sweepWaiters.splice(0)) waiter.resolve(0);
     },
   };
+}
+
+/**
+ * The values of `keys` that a chunk needs: those `kept` still has, and the others read at once
+ * (`read`) and handed to `keep`. Keys neither kept nor found are absent.
+ */
+async function keptOrRead<V>(
+  keys: readonly string[],
+  kept: (key: string) => V | undefined,
+  read: (missing: string[]) => Promise<Iterable<[string, V]>>,
+  keep: (key: string, value: V) => void,
+): Promise<Map<string, V>> {
+  const values = new Map<string, V>();
+  const missing: string[] = [];
+  for (const key of keys) {
+    const value = kept(key);
+    if (value === undefined) missing.push(key);
+    else values.set(key, value);
+  }
+  if (missing.length === 0) return values;
+  for (const [key, value] of await read(missing)) {
+    values.set(key, value);
+    keep(key, value);
+  }
+  return values;
 }
 
 async function trackingVersion(db: Db): Promise<string> {
