@@ -752,9 +752,7 @@ async function completionWatcher(engine, where) {
       }
       return statement.all(ids).map((row) => row.enrollment_id);
     };
-    const cursorStatement = file.prepare(
-      "select (select seq from tracking_cursor where name = 'events') as cursor, (select max(seq) from events) as stored",
-    );
+    const cursorStatement = file.prepare(CURSOR_AND_STORED);
     readCursor = async () => cursorStatement.get();
     close = async () => file.close();
   } else {
@@ -768,12 +766,7 @@ async function completionWatcher(engine, where) {
           [ids],
         )
       ).rows.map((row) => row.enrollment_id);
-    readCursor = async () =>
-      (
-        await client.query(
-          "select (select seq from tracking_cursor where name = 'events') as cursor, (select max(seq) from events) as stored",
-        )
-      ).rows[0];
+    readCursor = async () => (await client.query(CURSOR_AND_STORED)).rows[0];
     close = () => client.end();
   }
 
@@ -799,9 +792,9 @@ async function completionWatcher(engine, where) {
   })();
   return {
     /**
-     * How far the tracker has read (`seq` of the cursor) and the last event stored. `seq` is
-     * commit order on SQLite; on PostgreSQL it is insert order, which differs from commit order
-     * only by the few batches in flight, so differences count events closely enough.
+     * How many events the tracker has read and how many are stored, counted in batch order:
+     * commit order on SQLite; on PostgreSQL insert order, which differs from commit order only
+     * by the few batches in flight, so differences count events closely enough.
      */
     async cursor() {
       const row = await readCursor();
@@ -863,18 +856,29 @@ async function prepareEngine(engine) {
   };
 }
 
+/**
+ * The events up to the tracking's cursor and all those stored: an event's `seq` is its batch's
+ * id × 2¹⁶ + its position there, so the cursor counts the batches before its own and its
+ * position in it.
+ */
+const CURSOR_AND_STORED = `select
+    (select coalesce(sum(size), 0) from event_batches where id < c.seq / 65536)
+      + case when c.seq = 0 then 0 else c.seq % 65536 + 1 end as cursor,
+    (select coalesce(sum(size), 0) from event_batches) as stored
+  from tracking_cursor as c where c.name = 'events'`;
+
 async function countStored(engine, where) {
   if (engine === 'sqlite') {
     const { sqliteDriver } = await dist('db/sqlite.js');
     const file = new (sqliteDriver().Database)(where, { readonly: true });
-    const { n } = file.prepare('select count(*) as n from events').get();
+    const { n } = file.prepare('select coalesce(sum(size), 0) as n from event_batches').get();
     file.close();
     return Number(n);
   }
   const pg = serverRequire('pg');
   const client = new pg.Client({ connectionString: where });
   await client.connect();
-  const { rows } = await client.query('select count(*) as n from events');
+  const { rows } = await client.query('select coalesce(sum(size), 0) as n from event_batches');
   await client.end();
   return Number(rows[0].n);
 }

@@ -5,6 +5,7 @@ import {
   insertEvents,
   makeWorkspace,
   progressRow,
+  storedEvents,
   type TestDatabase,
   testEngines,
 } from '@waymark/server/testing';
@@ -165,12 +166,8 @@ describe.each(testEngines())('waymark backfill [%s]', (engine) => {
       })),
     );
     // The tracking has read them already.
-    const last = await db
-      .selectFrom('events')
-      .select((eb) => [eb.cast<string>('txid', 'text').as('txid'), 'seq'])
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirstOrThrow();
+    const last = (await storedEvents(db)).at(-1);
+    if (last === undefined) throw new Error('no event stored');
     await db
       .updateTable('tracking_cursor')
       .set({ txid: last.txid, seq: last.seq })

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   createTestDatabase,
+  storedEvents,
   type TestDatabase,
   testEngines,
   trackedProgram,
@@ -251,7 +252,7 @@ describe.each(testEngines())('durability on %s', (engine) => {
       .select(['txid', 'seq'])
       .where('name', '=', 'events')
       .executeTakeFirstOrThrow();
-    const storedAtKill = await db.selectFrom('events').select(['txid', 'seq']).execute();
+    const storedAtKill = await storedEvents(db);
     const untracked = storedAtKill.filter((e) => {
       const [a, b] = [BigInt(String(e.txid)), BigInt(String(killedAt.txid))];
       return a > b || (a === b && Number(e.seq) > Number(killedAt.seq));
@@ -293,13 +294,7 @@ describe.each(testEngines())('durability on %s', (engine) => {
     }
     /** The tracking's cursor stands on the last stored event and no rebuild waits. */
     async function trackingIdle(): Promise<boolean> {
-      const last = await db
-        .selectFrom('events')
-        .select(['txid', 'seq'])
-        .orderBy('txid', 'desc')
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const last = (await storedEvents(db)).at(-1);
       const cursor = await db
         .selectFrom('tracking_cursor')
         .select(['txid', 'seq'])
@@ -317,8 +312,8 @@ describe.each(testEngines())('durability on %s', (engine) => {
         waiting.length === 0
       );
     }
-    async function storedEvents() {
-      const rows = await db.selectFrom('events').select(['workspace_id', 'message_id']).execute();
+    async function storedCalls() {
+      const rows = await storedEvents(db);
       const count = new Map<string, number>();
       for (const row of rows) {
         const id = `${row.workspace_id}/${row.message_id}`;
@@ -328,7 +323,7 @@ describe.each(testEngines())('durability on %s', (engine) => {
     }
     // Nothing is sent until the retry below: what is stored now decides which milestones must
     // complete. An account with three ok syncs stored completes both (its users are active).
-    const events = await storedEvents();
+    const events = await storedCalls();
     const okSyncs = new Map<string, number>();
     for (const { message_id } of events.rows) {
       const account = okSyncOf.get(message_id);
@@ -438,7 +433,7 @@ describe.each(testEngines())('durability on %s', (engine) => {
     const [code] = (await stopped) as [number | null];
     expect(code).toBe(0);
     expect(second.output.stdout).not.toContain('tracking failed');
-    const after = await storedEvents();
+    const after = await storedCalls();
     expect(after.rows.length).toBe(events.rows.length);
     expect(await milestoneRecords()).toEqual(records);
 

@@ -57,11 +57,14 @@ export interface Dialect {
    * `seq > …` on SQLite (its one writer commits in `seq` order, and that condition uses the
    * primary key); on PostgreSQL `(txid, seq) > …` below the oldest running transaction.
    */
-  committedAfter(position: { txid: string; seq: number }): RawBuilder<boolean>;
+  committedAfter(position: { txid: string; seq: number }, column?: string): RawBuilder<boolean>;
   /** Rows after a position in commit order, committed or not. */
-  storedAfter(position: { txid: string; seq: number }): RawBuilder<boolean>;
-  /** Rows at or before a position in commit order. */
-  committedUpTo(position: { txid: string; seq: number }): RawBuilder<boolean>;
+  storedAfter(position: { txid: string; seq: number }, column?: string): RawBuilder<boolean>;
+  /**
+   * Rows at or before a position in commit order. These three compare the position's `seq`
+   * with `column` (`seq` unless told): `id` for event batches.
+   */
+  committedUpTo(position: { txid: string; seq: number }, column?: string): RawBuilder<boolean>;
   /**
    * A table stored in its primary key's order (SQLite's `without rowid`: one b-tree, not a
    * table and an index); PostgreSQL has no such table, and its primary key index serves.
@@ -86,8 +89,8 @@ export interface Dialect {
   utcDay(instant: RawBuilder<unknown>): RawBuilder<string>;
   /** An instant as whole milliseconds since 1970 (a bigint): exact for the instants stored. */
   epochMs(instant: RawBuilder<unknown>): RawBuilder<number>;
-  /** The ORDER BY list of commit order over the `events` table. */
-  commitOrder(direction?: 'asc' | 'desc'): RawBuilder<unknown>;
+  /** The ORDER BY list of commit order over a table, by its `table.seq`-like column. */
+  commitOrder(column: `${string}.${string}`, direction?: 'asc' | 'desc'): RawBuilder<unknown>;
   /** The index that reads in commit order need (none on SQLite, where `seq` is that order). */
   commitOrderIndex(table: string, seqColumn: string): ReturnType<typeof sql.raw>[];
   /** SQL that makes a table refuse UPDATE and DELETE. */
@@ -109,9 +112,9 @@ export const sqliteDialect: Dialect = {
       col.notNull().defaultTo(0),
     ),
   commitOrderIndex: () => [],
-  committedAfter: ({ seq }) => sql<boolean>`seq > ${seq}`,
-  storedAfter: ({ seq }) => sql<boolean>`seq > ${seq}`,
-  committedUpTo: ({ seq }) => sql<boolean>`seq <= ${seq}`,
+  committedAfter: ({ seq }, column = 'seq') => sql<boolean>`${sql.ref(column)} > ${seq}`,
+  storedAfter: ({ seq }, column = 'seq') => sql<boolean>`${sql.ref(column)} > ${seq}`,
+  committedUpTo: ({ seq }, column = 'seq') => sql<boolean>`${sql.ref(column)} <= ${seq}`,
   keyOrderedTable: (table) => table.modifyEnd(sql`without rowid`),
   groupedTable: (table, name, group, order) => ({
     table: sqliteDialect.keyOrderedTable(
@@ -122,7 +125,7 @@ export const sqliteDialect: Dialect = {
   utcDay: (instant) => sql<string>`substr(${instant}, 1, 10)`,
   // Seconds with their fraction, as a double: rounding after the product gives the exact ms.
   epochMs: (instant) => sql<number>`cast(round(unixepoch(${instant}, 'subsec') * 1000) as integer)`,
-  commitOrder: (direction = 'asc') => sql.raw(`events.seq ${direction}`),
+  commitOrder: (column, direction = 'asc') => sql.raw(`${column} ${direction}`),
   appendOnlyGuard: (table) =>
     (['update', 'delete'] as const).map((op) =>
       sql.raw(
@@ -148,12 +151,12 @@ export const postgresDialect: Dialect = {
   // Each bound on the row also bounds `txid` alone, which the row implies: with no statistics
   // (autovacuum off, or a table that just grew), the planner takes a row comparison for a third
   // of the table and scans all of it, while a range on one column reads as a small slice.
-  committedAfter: ({ txid, seq }) =>
-    sql<boolean>`txid >= cast(${txid} as xid8) and (txid, seq) > (cast(${txid} as xid8), ${seq}) and txid < pg_snapshot_xmin(pg_current_snapshot())`,
-  storedAfter: ({ txid, seq }) =>
-    sql<boolean>`txid >= cast(${txid} as xid8) and (txid, seq) > (cast(${txid} as xid8), ${seq})`,
-  committedUpTo: ({ txid, seq }) =>
-    sql<boolean>`txid <= cast(${txid} as xid8) and (txid, seq) <= (cast(${txid} as xid8), ${seq})`,
+  committedAfter: ({ txid, seq }, column = 'seq') =>
+    sql<boolean>`txid >= cast(${txid} as xid8) and (txid, ${sql.ref(column)}) > (cast(${txid} as xid8), ${seq}) and txid < pg_snapshot_xmin(pg_current_snapshot())`,
+  storedAfter: ({ txid, seq }, column = 'seq') =>
+    sql<boolean>`txid >= cast(${txid} as xid8) and (txid, ${sql.ref(column)}) > (cast(${txid} as xid8), ${seq})`,
+  committedUpTo: ({ txid, seq }, column = 'seq') =>
+    sql<boolean>`txid <= cast(${txid} as xid8) and (txid, ${sql.ref(column)}) <= (cast(${txid} as xid8), ${seq})`,
   keyOrderedTable: (table) => table,
   groupedTable: (table, name, group) => ({
     table,
@@ -164,7 +167,8 @@ export const postgresDialect: Dialect = {
   utcDay: (instant) => sql<string>`cast(${instant} at time zone 'UTC' as date)`,
   // `extract` gives a numeric: exact.
   epochMs: (instant) => sql<number>`cast(extract(epoch from ${instant}) * 1000 as bigint)`,
-  commitOrder: (direction = 'asc') => sql.raw(`events.txid ${direction}, events.seq ${direction}`),
+  commitOrder: (column, direction = 'asc') =>
+    sql.raw(`${column.split('.')[0]}.txid ${direction}, ${column} ${direction}`),
   commitOrderIndex: (table, seqColumn) => [
     sql.raw(`create index ${table}_commit_order on ${table} (txid, ${seqColumn})`),
   ],

@@ -180,37 +180,47 @@ export interface LoginFailuresTable {
   locked_until: Instant | null;
 }
 
-export interface EventsTable {
-  seq: Generated<number>;
+/**
+ * Stored events, a row for each batch of calls of one workspace received at one instant and
+ * written in one commit (decision 0018; `tracking/event-batches.ts` reads and writes its texts).
+ * An event's `seq` is its batch's id × 2¹⁶ + its position among the batch's calls.
+ */
+export interface EventBatchesTable {
+  id: Generated<number>;
   /** The writing transaction on PostgreSQL (text of an xid8); always 0 on SQLite. */
   txid: Generated<string | number>;
   workspace_id: string;
-  message_id: string;
-  type: string;
-  event: string | null;
-  account_key: string | null;
-  /** The account index's key for `account_key` (`accountRef`); null with it. */
-  account_ref: number | null;
-  user_id: string | null;
-  anonymous_id: string | null;
-  timestamp: Instant;
   received_at: Instant;
-  payload: JsonText;
+  size: number;
+  /** The account index's spans: each account's `[account_ref, oldest ms, newest ms]`, JSON. */
+  accounts: string;
+  /** Each call's message id, type, event, account, user, anonymous id and corrected time, JSON. */
+  calls: string;
+  /** The calls' texts as sent, between U+001E. */
+  payloads: string;
+}
+
+/** The message ids each workspace has stored: a retried call is known by its id. */
+export interface EventIdsTable {
+  workspace_id: string;
+  message_id: string;
 }
 
 /**
- * Which stored events belong to which account, by time: the index the account timeline and
- * rebuilds read. Written in bulk by the tracker up to the cursor named `account_events` (see
- * `indexAccountEvents`), not with each event.
+ * Which stored batches hold which account's events, by time: the index the account timeline and
+ * rebuilds read, an entry for each account of a batch. Written in bulk by the tracker up to the
+ * cursor named `account_events` (see `indexAccountEvents`), not with each batch.
  */
 export interface AccountEventsTable {
-  /** `accountRef` of the event's workspace and account; shared refs are told apart by the event. */
+  /** `accountRef` of the workspace and account; shared refs are told apart by the events. */
   account_ref: number;
-  /** Whole days since 1970 of `at` (rounded toward zero): an account's events are read newest day first. */
+  /** Whole days since 1970 of `at` (rounded toward zero): an account's batches are read newest day first. */
   day: number;
-  /** The event's `timestamp`, in milliseconds since 1970. */
+  /** The time of the account's newest event in the batch, in milliseconds since 1970. */
   at: number;
-  seq: number;
+  batch: number;
+  /** The time of the account's oldest event in the batch, in milliseconds since 1970. */
+  oldest: number;
 }
 
 export interface AccountUsersTable {
@@ -256,7 +266,8 @@ export interface DB {
   setup_tokens: SetupTokensTable;
   api_keys: ApiKeysTable;
   login_failures: LoginFailuresTable;
-  events: EventsTable;
+  event_batches: EventBatchesTable;
+  event_ids: EventIdsTable;
   account_events: AccountEventsTable;
   account_users: AccountUsersTable;
   enrollment_metrics: EnrollmentMetricsTable;

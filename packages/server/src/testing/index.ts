@@ -8,4 +8,5 @@ export {
   testEngines,
 } from './engines.js';
 export { makeWorkspace } from './factories.js';
+export { storedEvents } from './stored-events.js';
 export { trackedProgram } from './tracking.js';

@@ -6,6 +6,7 @@ import { migrations } from '../db/migrations/index.js';
 import { describeEngines } from '../testing/describe-engines.js';
 import { createTestDatabase } from '../testing/engines.js';
 import { makeWorkspace, T0 } from '../testing/factories.js';
+import { storedEvents } from '../testing/stored-events.js';
 import { call, startTestServer } from '../testing/test-server.js';
 import { basicAuth, trackingWorkspace } from '../testing/tracking.js';
 import {
@@ -16,11 +17,13 @@ import {
   type TimelinePosition,
 } from './account-index.repo.js';
 import { accountRef } from './account-ref.js';
+import { batchOf } from './event-batches.js';
 import {
   type EventCursor,
   eventsAfter,
   insertEvents,
   type NewEvent,
+  readNamedCursor,
   type StoredEvent,
 } from './events.repo.js';
 
@@ -121,8 +124,10 @@ describeEngines('the account index, written in bulk', (use, engine) => {
       ).toEqual(oldestFirst);
       expect(read.get('globex')?.map((e) => e.message_id)).toEqual(['g1']);
     }
-    // Only the events of accounts are indexed, each once.
-    expect(await indexedOf(db, workspaceId)).toHaveLength(acme.length + 1);
+    // Only the accounts of each batch are indexed, each once.
+    expect(await indexedOf(db, workspaceId)).toEqual(
+      entriesOf(stored.filter((e) => e.workspace_id === workspaceId)),
+    );
     expect(await accountIndexCursor(db)).toEqual(last);
 
     // Up to a cursor, only what the tracking has read: here, the first commit.
@@ -207,13 +212,13 @@ describeEngines('the account index, written in bulk', (use, engine) => {
       const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 10);
       const last = stored.at(-1);
       expect(await accountIndexCursor(db)).toEqual({ txid: last?.txid, seq: last?.seq });
-      expect(await indexedOf(db, space.workspace.id)).toEqual(stored.map(entryOf));
+      expect(await indexedOf(db, space.workspace.id)).toEqual(entriesOf(stored));
     } finally {
       await server.close();
     }
   });
 
-  it('gives the events stored before refs their refs, and indexes them up to its cursor', async () => {
+  it('folds the events stored a row each into batches, with the cursors and the index', async () => {
     const fresh = await createTestDatabase(engine, { migrate: false });
     try {
       const { db, dialect } = fresh;
@@ -223,12 +228,14 @@ describeEngines('the account index, written in bulk', (use, engine) => {
       await migrateToLatest(fresh, before);
       const workspaceId = (await makeWorkspace(db)).id;
       const otherWorkspaceId = (await makeWorkspace(db)).id;
-      // As the ingestion stored them then, without a ref: more than one page of the migration.
-      const busy = Array.from({ length: 2_400 }, (_, i) => ({
+      // As the ingestion stored them then, a row an event: more than one page of the
+      // migrations, received at a few instants (each run of them a batch).
+      const busy = Array.from({ length: 5_400 }, (_, i) => ({
         ...(eventsOf(workspaceId, otherWorkspaceId)[0] as NewEvent),
         message_id: `busy-${i}`,
         account_key: i % 10 === 0 ? null : `busy-${i % 7}`,
         timestamp: at(10 + (i % 30)),
+        received_at: at(70 + Math.floor(i / 1_000)),
       }));
       const all = [...eventsOf(workspaceId, otherWorkspaceId), ...busy];
       for (let i = 0; i < all.length; i += 200) {
@@ -239,73 +246,112 @@ describeEngines('the account index, written in bulk', (use, engine) => {
         await sql`insert into events (workspace_id, message_id, type, event, account_key, user_id,
           anonymous_id, timestamp, received_at, payload) values ${sql.join(rows)}`.execute(db);
       }
-      const stored = await eventsAfter(db, dialect, { txid: '0', seq: 0 }, 10_000);
-      expect(stored).toHaveLength(all.length);
-      const middle = stored[5];
-      if (middle === undefined) throw new Error('events stored');
-      await sql`update tracking_cursor set txid = ${middle.txid}, seq = ${middle.seq}
-        where name = 'account_events'`.execute(db);
+      const { rows: old } = await sql<{ txid: string; seq: number; message_id: string }>`
+        select cast(txid as text) as txid, seq, message_id from events
+        order by txid, seq`.execute(db);
+      const cursorAt = async (name: string, index: number) => {
+        const row = old[index];
+        if (row === undefined) throw new Error(`no event ${index}`);
+        await sql`update tracking_cursor set txid = ${row.txid}, seq = ${row.seq}
+          where name = ${name}`.execute(db);
+        return row.message_id;
+      };
+      // The index stands inside a batch, the tracking further on.
+      const indexedTo = await cursorAt('account_events', 2_500);
+      const trackedTo = await cursorAt('events', 4_000);
       await migrateToLatest(fresh);
 
-      const refs = await db.selectFrom('events').select(['seq', 'account_ref']).execute();
-      expect(new Map(refs.map((row) => [Number(row.seq), row.account_ref]))).toEqual(
-        new Map(
-          stored.map((e) => [
-            e.seq,
-            e.account_key === null ? null : accountRef(e.workspace_id, e.account_key),
-          ]),
-        ),
-      );
-      const accounted = stored.filter((e) => e.account_key !== null);
-      const upToMiddle = accounted.filter((e) => e.seq <= middle.seq);
-      expect(await indexedOf(db)).toEqual(upToMiddle.map(entryOf));
+      // The same events, in the same order, each once.
+      const stored = await storedEvents(db);
+      const fields = ({ seq: _, txid: __, ...event }: StoredEvent) => event;
+      expect(stored.map(fields)).toEqual(all);
+      // Each cursor on the same event as before.
+      const cursorOn = async (name: string) => {
+        const cursor = await readNamedCursor(db, name);
+        return stored.find((e) => e.seq === cursor.seq && e.txid === cursor.txid)?.message_id;
+      };
+      expect(await cursorOn('events')).toBe(trackedTo);
+      expect(await cursorOn('account_events')).toBe(indexedTo);
+      // The index holds the batches up to its cursor's, whole.
+      const cursor = await accountIndexCursor(db);
+      const indexed = stored.filter((e) => batchOf(e.seq) <= batchOf(cursor.seq));
+      expect(await indexedOf(db)).toEqual(entriesOf(indexed));
       // The rest, as the tracker brings the index up; nothing twice.
-      const last = stored.at(-1) ?? middle;
+      const last = stored.at(-1) as StoredEvent;
       expect(await indexAccountEvents(db, dialect, last, T0)).toBe(
-        accounted.length - upToMiddle.length,
+        entriesOf(stored).length - entriesOf(indexed).length,
       );
-      expect(await indexedOf(db)).toEqual(accounted.map(entryOf));
+      expect(await indexedOf(db)).toEqual(entriesOf(stored));
       expect(await indexAccountEvents(db, dialect, last, T0)).toBe(0);
+      // A call stored before is still known by its message id.
+      const retried = await insertEvents(db, dialect, [all[0] as NewEvent, all[3] as NewEvent]);
+      expect(retried.seqs).toEqual([null, null]);
     } finally {
       await fresh.drop();
     }
   });
 });
 
-/** The index's entries, with their event's account, in `seq` order (of one workspace). */
+/** The index's entries, in batch and ref order (of one workspace). */
 async function indexedOf(db: Db, workspaceId?: string) {
   const rows = await db
     .selectFrom('account_events')
-    .innerJoin('events', 'events.seq', 'account_events.seq')
+    .innerJoin('event_batches', 'event_batches.id', 'account_events.batch')
     .select([
-      'events.workspace_id',
-      'events.account_key',
       'account_events.account_ref',
       'account_events.day',
       'account_events.at',
-      'account_events.seq',
+      'account_events.batch',
+      'account_events.oldest',
     ])
-    .$if(workspaceId !== undefined, (q) => q.where('events.workspace_id', '=', workspaceId ?? ''))
-    .orderBy('account_events.seq')
+    .$if(workspaceId !== undefined, (q) =>
+      q.where('event_batches.workspace_id', '=', workspaceId ?? ''),
+    )
     .execute();
-  return rows.map((row) => ({
-    ...row,
-    account_ref: Number(row.account_ref),
-    day: Number(row.day),
-    at: Number(row.at),
-    seq: Number(row.seq),
-  }));
+  return rows
+    .map((row) => ({
+      account_ref: Number(row.account_ref),
+      day: Number(row.day),
+      at: Number(row.at),
+      batch: Number(row.batch),
+      oldest: Number(row.oldest),
+    }))
+    .sort((a, b) => a.batch - b.batch || a.account_ref - b.account_ref);
 }
 
-/** What the index holds for an event: its ref, its day and time in ms, and its position. */
+/**
+ * What the index holds for some events: an entry for each account of each batch, with its ref,
+ * the day and time in ms of its newest event there, and the time of its oldest.
+ */
+function entriesOf(events: readonly StoredEvent[]) {
+  const entries = new Map<string, ReturnType<typeof entryOf>>();
+  for (const e of events) {
+    if (e.account_key === null) continue;
+    const key = `${batchOf(e.seq)} ${e.workspace_id} ${e.account_key}`;
+    const ms = Date.parse(e.timestamp);
+    const known = entries.get(key);
+    entries.set(
+      key,
+      known === undefined
+        ? entryOf(e)
+        : {
+            ...known,
+            day: Math.floor(Math.max(known.at, ms) / 86_400_000),
+            at: Math.max(known.at, ms),
+            oldest: Math.min(known.oldest, ms),
+          },
+    );
+  }
+  return [...entries.values()].sort((a, b) => a.batch - b.batch || a.account_ref - b.account_ref);
+}
+
 function entryOf(e: StoredEvent) {
   const ms = Date.parse(e.timestamp);
   return {
-    workspace_id: e.workspace_id,
-    account_key: e.account_key,
     account_ref: accountRef(e.workspace_id, e.account_key ?? ''),
     day: Math.floor(ms / 86_400_000),
     at: ms,
-    seq: e.seq,
+    batch: batchOf(e.seq),
+    oldest: ms,
   };
 }

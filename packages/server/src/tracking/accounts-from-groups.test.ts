@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAccountByExternalId } from '../accounts/accounts.repo.js';
 import { testEngines } from '../testing/engines.js';
+import { storedEvents } from '../testing/stored-events.js';
 import { call, startTestServer, type TestServer } from '../testing/test-server.js';
 import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
 
@@ -57,11 +58,7 @@ describe.each(testEngines())('accounts from group calls [%s]', (engine) => {
     expect(
       await findAccountByExternalId(server.database.db, off.workspace.id, 'stranger'),
     ).toBeUndefined();
-    const kept = await server.database.db
-      .selectFrom('events')
-      .select('account_key')
-      .where('workspace_id', '=', off.workspace.id)
-      .execute();
-    expect(kept).toEqual([{ account_key: 'stranger' }]);
+    const kept = await storedEvents(server.database.db, off.workspace.id);
+    expect(kept.map((e) => e.account_key)).toEqual(['stranger']);
   });
 });

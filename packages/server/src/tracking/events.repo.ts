@@ -1,12 +1,37 @@
-import { CompiledQuery, type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
-import type { DB, EventsTable } from '../db/schema.js';
 import { insertEachRow } from '../db/sqlite.js';
-import { accountRef, dayOf } from './account-ref.js';
+import { dayOfMs } from './account-ref.js';
+import {
+  accountSpansOf,
+  type BatchContent,
+  type BatchRow,
+  batchContent,
+  batchOf,
+  batchRanges,
+  eventsOfBatch,
+  messageIdsOf,
+  positionOf,
+  seqOf,
+} from './event-batches.js';
 
-/** An event to store; its `account_ref` is worked out from its workspace and account. */
-export type NewEvent = Omit<EventsTable, 'seq' | 'txid' | 'account_ref'>;
+/** An event to store: a call, as the ingestion makes it. */
+export interface NewEvent {
+  workspace_id: string;
+  message_id: string;
+  type: string;
+  event: string | null;
+  /** The account's external id, or null where no group call or id named it yet. */
+  account_key: string | null;
+  user_id: string | null;
+  anonymous_id: string | null;
+  /** The corrected time of the call (Segment's clock-skew rule), ISO-8601. */
+  timestamp: string;
+  received_at: string;
+  /** The call's JSON text as sent. */
+  payload: string;
+}
 
 /** A stored event, as the tracking reads it. */
 export interface StoredEvent extends NewEvent {
@@ -41,21 +66,37 @@ export function passed(cursor: EventCursor, event: EventCursor): boolean {
 /** `txid` as text, whatever the engine's integer: read in place of the column, as it. */
 export const TXID_AS_TEXT = sql<string>`cast(txid as text)`.as('txid');
 
-/** What an event is given as it is stored: its `account_ref` is worked out from these. */
-export const NEW_EVENT_COLUMNS = [
-  'workspace_id',
-  'message_id',
-  'type',
-  'event',
-  'account_key',
-  'user_id',
-  'anonymous_id',
-  'timestamp',
-  'received_at',
-  'payload',
-] as const satisfies readonly (keyof NewEvent)[];
+/*
+ * Positions in commit order, as conditions on the batches (`dialect.committedAfter` and the
+ * others, on `id`): the batches that hold events after a position start with the position's own.
+ */
 
-export const EVENT_COLUMNS = ['seq', ...NEW_EVENT_COLUMNS] as const;
+/** The batches holding events after `position`: its own, and those after it. */
+export const fromBatchOf = (position: EventCursor): EventCursor => ({
+  txid: position.txid,
+  seq: batchOf(position.seq) - 1,
+});
+
+/** The batches holding events up to `position`: those before it, and its own. */
+export const toBatchOf = (position: EventCursor): EventCursor => ({
+  txid: position.txid,
+  seq: batchOf(position.seq),
+});
+
+/** A stored batch's columns, as `eventsOfBatch` reads them. */
+export const BATCH_COLUMNS = [
+  'id',
+  'workspace_id',
+  'received_at',
+  'size',
+  'accounts',
+  'calls',
+  'payloads',
+] as const;
+
+/** Commit order over the batches. */
+export const batchOrder = (dialect: Dialect, direction?: 'asc' | 'desc') =>
+  dialect.commitOrder('event_batches.id', direction);
 
 /** What an insert stored. */
 export interface InsertedEvents {
@@ -68,113 +109,167 @@ export interface InsertedEvents {
   txid: string;
 }
 
-type InsertedRow = Pick<StoredEvent, 'workspace_id' | 'message_id' | 'seq' | 'txid'>;
-
-const messageKey = (workspaceId: string, messageId: string) => `${workspaceId}\u0000${messageId}`;
-
 /**
  * Stores events, skipping those whose message id the workspace already has (a retried
- * batch), and returns the `seq` of each that was new.
+ * batch), and returns the `seq` of each that was new. The de-duplication comes first, and only
+ * the new calls go into their batch's row, numbered from 0; a batch of retries alone stores no
+ * row.
  */
 export async function insertEvents(
   db: Db,
   dialect: Dialect,
   events: readonly NewEvent[],
 ): Promise<InsertedEvents> {
-  if (dialect.capabilities.columnArraysInsert) {
-    const result = await db.executeQuery<InsertedRow>(
-      CompiledQuery.raw(COLUMN_ARRAYS_INSERT, columnArrays(events)),
+  const isNew = dialect.capabilities.columnArraysInsert
+    ? await newMessagesByArrays(db, events)
+    : await newMessagesEach(db, events);
+  const batches: { content: BatchContent; members: number[] }[] = [];
+  for (const [start, end] of batchRanges(events)) {
+    const members: number[] = [];
+    for (let i = start; i < end; i++) if (isNew[i]) members.push(i);
+    if (members.length === 0) continue;
+    const content = batchContent(
+      members.length === end - start
+        ? events.slice(start, end)
+        : members.map((i) => events[i] as NewEvent),
     );
-    const stored = new Map<string, number>();
-    let txid = '0';
-    for (const row of result.rows) {
-      txid = String(row.txid);
-      stored.set(messageKey(row.workspace_id, row.message_id), Number(row.seq));
-    }
-    // Each new event counts for the first of its copies.
-    const seqs = events.map((event) => {
-      const key = messageKey(event.workspace_id, event.message_id);
-      const seq = stored.get(key);
-      stored.delete(key);
-      return seq ?? null;
-    });
-    return { seqs, txid };
+    batches.push({ content, members });
   }
-  // SQLite: a single-row insert run for each event; `txid` is always 0 there (see `Dialect`).
-  // Each event's parameters written out, in `INSERT_COLUMNS`' order: mapping over the columns
-  // measured five times slower (0.1 against 0.02 µs an event).
-  const seqs = await insertEachRow(
-    db as Kysely<unknown>,
-    INSERT_ONE,
-    events.map((event) => [
-      event.workspace_id,
-      event.message_id,
-      event.type,
-      event.event,
-      event.account_key,
-      event.user_id,
-      event.anonymous_id,
-      event.timestamp,
-      event.received_at,
-      event.payload,
-      refOf(event),
-    ]),
-  );
-  return { seqs, txid: '0' };
+  const seqs: (number | null)[] = new Array(events.length).fill(null);
+  if (batches.length === 0) return { seqs, txid: '0' };
+  const { ids, txid } = dialect.capabilities.columnArraysInsert
+    ? await insertBatchesByArrays(
+        db,
+        batches.map((batch) => batch.content),
+      )
+    : await insertBatchesEach(
+        db,
+        batches.map((batch) => batch.content),
+      );
+  batches.forEach(({ members }, k) => {
+    const id = ids[k] as number;
+    members.forEach((i, position) => {
+      seqs[i] = seqOf(id, position);
+    });
+  });
+  return { seqs, txid };
 }
 
-const INSERT_COLUMNS = [...NEW_EVENT_COLUMNS, 'account_ref'] as const;
-
-const refOf = (event: NewEvent) =>
-  event.account_key === null ? null : accountRef(event.workspace_id, event.account_key);
-
-const INSERT_ONE = `insert into events (${INSERT_COLUMNS.join(', ')})
-  values (${INSERT_COLUMNS.map(() => '?').join(', ')})
+const INSERT_MESSAGE = `insert into event_ids (workspace_id, message_id) values (?, ?)
   on conflict (workspace_id, message_id) do nothing`;
 
-/**
- * Between the payloads, sent as one text: an array of JSON texts would be escaped quote by
- * quote on both sides (15% of the insert, measured). JSON text never holds U+001E raw.
- */
-const PAYLOAD_SEPARATOR = '\u001e';
+/** SQLite: a single-row insert run for each message id (decision 0010). */
+async function newMessagesEach(db: Db, events: readonly NewEvent[]): Promise<boolean[]> {
+  const inserted = await insertEachRow(
+    db as Kysely<unknown>,
+    INSERT_MESSAGE,
+    events.map((event) => [event.workspace_id, event.message_id]),
+  );
+  return inserted.map((rowid) => rowid !== null);
+}
 
-const COLUMN_TYPES: Partial<Record<(typeof INSERT_COLUMNS)[number], string>> = {
-  account_ref: 'bigint',
-  timestamp: 'timestamptz',
-  received_at: 'timestamptz',
-};
+const messageKey = (workspaceId: string, messageId: string) => `${workspaceId}\u0000${messageId}`;
 
-const COLUMN_ARRAYS_INSERT = `insert into events (${INSERT_COLUMNS.join(', ')})
-  select * from unnest(${INSERT_COLUMNS.map((column, i) =>
-    column === 'payload'
-      ? `string_to_array($${i + 1}::text, E'\\x1e')`
-      : `$${i + 1}::${COLUMN_TYPES[column] ?? 'text'}[]`,
-  ).join(', ')})
+const MESSAGES_BY_ARRAYS = `insert into event_ids (workspace_id, message_id)
+  select * from unnest($1::text[], $2::text[])
   on conflict (workspace_id, message_id) do nothing
-  returning workspace_id, message_id, seq, cast(txid as text) as txid`;
+  returning workspace_id, message_id`;
 
-/** The events' values, one array per column (the payloads as one separated text). */
-function columnArrays(events: readonly NewEvent[]): unknown[] {
-  return INSERT_COLUMNS.map((column) => {
-    if (column === 'account_ref') return events.map(refOf);
-    if (column !== 'payload') return events.map((event) => event[column]);
-    for (const { payload } of events) {
-      if (payload === '' || payload.includes(PAYLOAD_SEPARATOR)) {
-        throw new Error('an event payload must be JSON text: empty, or holding U+001E raw');
-      }
+/** PostgreSQL: one statement for all, which returns the ids it stored. */
+async function newMessagesByArrays(db: Db, events: readonly NewEvent[]): Promise<boolean[]> {
+  const result = await db.executeQuery<{ workspace_id: string; message_id: string }>(
+    CompiledQuery.raw(MESSAGES_BY_ARRAYS, [
+      events.map((event) => event.workspace_id),
+      events.map((event) => event.message_id),
+    ]),
+  );
+  const stored = new Set(result.rows.map((row) => messageKey(row.workspace_id, row.message_id)));
+  // Each new message counts for the first of its copies.
+  return events.map((event) => stored.delete(messageKey(event.workspace_id, event.message_id)));
+}
+
+const CONTENT_COLUMNS = [
+  'workspace_id',
+  'received_at',
+  'size',
+  'accounts',
+  'calls',
+  'payloads',
+] as const satisfies readonly (keyof BatchContent)[];
+
+const INSERT_BATCH = `insert into event_batches (${CONTENT_COLUMNS.join(', ')})
+  values (${CONTENT_COLUMNS.map(() => '?').join(', ')})`;
+
+async function insertBatchesEach(
+  db: Db,
+  batches: readonly BatchContent[],
+): Promise<{ ids: number[]; txid: string }> {
+  const rowids = await insertEachRow(
+    db as Kysely<unknown>,
+    INSERT_BATCH,
+    batches.map((batch) => CONTENT_COLUMNS.map((column) => batch[column])),
+  );
+  // SQLite: `txid` is always 0 (see `Dialect`).
+  return { ids: rowids.map(Number), txid: '0' };
+}
+
+/**
+ * Between the batches' texts, sent as one text each: an array of texts would be escaped quote by
+ * quote (15% of the insert, measured). JSON text never holds U+001D raw, nor a payload list.
+ */
+const BATCH_SEPARATOR = '\u001d';
+
+const TEXT_COLUMNS = new Set<string>(['accounts', 'calls', 'payloads']);
+
+/**
+ * PostgreSQL: one statement for all; identities are handed out in the order of `n`, so the ids
+ * returned, ascending, are the batches' in order.
+ */
+const BATCHES_BY_ARRAYS = `insert into event_batches (${CONTENT_COLUMNS.join(', ')})
+  select ${CONTENT_COLUMNS.join(', ')} from unnest(${CONTENT_COLUMNS.map((column, i) =>
+    TEXT_COLUMNS.has(column)
+      ? `string_to_array($${i + 1}::text, E'\\x1d')`
+      : `$${i + 1}::${column === 'size' ? 'integer' : column === 'received_at' ? 'timestamptz' : 'text'}[]`,
+  ).join(', ')}) with ordinality as batch(${CONTENT_COLUMNS.join(', ')}, n)
+  order by n
+  returning id, cast(txid as text) as txid`;
+
+async function insertBatchesByArrays(
+  db: Db,
+  batches: readonly BatchContent[],
+): Promise<{ ids: number[]; txid: string }> {
+  for (const batch of batches) {
+    if (batch.calls.includes(BATCH_SEPARATOR) || batch.payloads.includes(BATCH_SEPARATOR)) {
+      throw new Error('a batch text must be JSON text: it holds U+001D raw');
     }
-    return events.map((event) => event.payload).join(PAYLOAD_SEPARATOR);
-  });
+  }
+  const result = await db.executeQuery<{ id: number; txid: string }>(
+    CompiledQuery.raw(
+      BATCHES_BY_ARRAYS,
+      CONTENT_COLUMNS.map((column) =>
+        TEXT_COLUMNS.has(column)
+          ? batches.map((batch) => batch[column]).join(BATCH_SEPARATOR)
+          : batches.map((batch) => batch[column]),
+      ),
+    ),
+  );
+  const ids = result.rows.map((row) => Number(row.id)).sort((a, b) => a - b);
+  return { ids, txid: String(result.rows[0]?.txid ?? '0') };
 }
 
 /** The highest `seq` stored so far (0 when none). */
 export async function lastSeq(db: Db): Promise<number> {
   const row = await db
-    .selectFrom('events')
-    .select((eb) => eb.fn.max('seq').as('seq'))
+    .selectFrom('event_batches')
+    .select(['id', 'size'])
+    .orderBy('id', 'desc')
+    .limit(1)
     .executeTakeFirst();
-  return Number(row?.seq ?? 0);
+  return row === undefined ? 0 : seqOf(Number(row.id), Number(row.size) - 1);
 }
+
+/** Batches read at once by a reader that takes events in commit order. */
+const BATCHES_AT_ONCE = 16;
 
 /**
  * The next events after the cursor in commit order. On PostgreSQL only transactions older
@@ -187,21 +282,37 @@ export async function eventsAfter(
   cursor: EventCursor,
   limit: number,
 ): Promise<StoredEvent[]> {
-  const rows = await db
-    .selectFrom('events')
-    .select(EVENT_COLUMNS)
-    .select(TXID_AS_TEXT)
-    .where(dialect.committedAfter(cursor))
-    .orderBy(dialect.commitOrder())
-    .limit(limit)
-    .execute();
-  return rows;
+  const events: StoredEvent[] = [];
+  const cursorBatch = batchOf(cursor.seq);
+  for (let from = fromBatchOf(cursor); ; ) {
+    const rows: BatchRow[] = await db
+      .selectFrom('event_batches')
+      .select(BATCH_COLUMNS)
+      .select(TXID_AS_TEXT)
+      .where(dialect.committedAfter(from, 'id'))
+      // The cursor's own batch only while it holds events after the cursor.
+      .where(sql<boolean>`(id <> ${cursorBatch} or size > ${positionOf(cursor.seq) + 1})`)
+      .orderBy(batchOrder(dialect))
+      .limit(BATCHES_AT_ONCE)
+      .execute();
+    for (const row of rows) {
+      const batch = eventsOfBatch(row);
+      const start = Number(row.id) === cursorBatch ? positionOf(cursor.seq) + 1 : 0;
+      for (let i = start; i < batch.length; i++) {
+        events.push(batch[i] as StoredEvent);
+        if (events.length === limit) return events;
+      }
+    }
+    const last = rows.at(-1);
+    if (rows.length < BATCHES_AT_ONCE || last === undefined) return events;
+    from = { txid: String(last.txid), seq: Number(last.id) };
+  }
 }
 
 /**
  * Whether exactly `count` events are committed after `from` and up to `to`, in commit order.
- * It reads at most `count + 1` of them: a tracker far behind asks it of a range that holds
- * hundreds of thousands.
+ * It reads the sizes of at most `count + 2` batches: a tracker far behind asks it of a range
+ * that holds hundreds of thousands of events.
  */
 export async function committedExactly(
   db: Db,
@@ -210,20 +321,22 @@ export async function committedExactly(
   to: EventCursor,
   count: number,
 ): Promise<boolean> {
-  const row = await db
-    .selectFrom(
-      db
-        .selectFrom('events')
-        .select('seq')
-        .where(dialect.committedAfter(from))
-        .where(dialect.committedUpTo(to))
-        .orderBy(dialect.commitOrder())
-        .limit(count + 1)
-        .as('head'),
-    )
-    .select((eb) => eb.fn.countAll().as('count'))
-    .executeTakeFirst();
-  return Number(row?.count ?? 0) === count;
+  const rows = await db
+    .selectFrom('event_batches')
+    .select(['id', 'size'])
+    .where(dialect.committedAfter(fromBatchOf(from), 'id'))
+    .where(dialect.committedUpTo(toBatchOf(to), 'id'))
+    .orderBy(batchOrder(dialect))
+    .limit(count + 2)
+    .execute();
+  let total = 0;
+  for (const row of rows) {
+    const id = Number(row.id);
+    const start = id === batchOf(from.seq) ? positionOf(from.seq) + 1 : 0;
+    const end = id === batchOf(to.seq) ? positionOf(to.seq) + 1 : Number(row.size);
+    total += Math.max(0, end - start);
+  }
+  return total === count;
 }
 
 /**
@@ -270,71 +383,113 @@ export async function writeNamedCursor(
 /** The lowest `seq` of an event received at or after `cutoff`, if any. */
 export async function firstSeqReceivedFrom(db: Db, cutoff: string): Promise<number | null> {
   const row = await db
-    .selectFrom('events')
-    .select('seq')
+    .selectFrom('event_batches')
+    .select('id')
     .where('received_at', '>=', cutoff)
-    .orderBy('seq')
+    .orderBy('id')
     .limit(1)
     .executeTakeFirst();
-  return row === undefined ? null : Number(row.seq);
+  return row === undefined ? null : seqOf(Number(row.id), 0);
 }
 
+/** Rows a statement deletes at most: within SQLite's and PostgreSQL's bound on parameters. */
+const DELETED_AT_ONCE = 1_000;
+
 /**
- * Deletes up to `limit` events received before `cutoff` that the tracking has read (up to
- * `cursor`) and whose `seq` is below `belowSeq` when given, lowest `seq` first, with their
- * entries in the account index, in one transaction; returns how many it deleted.
+ * Deletes up to `limit` batches of events received before `cutoff` that the tracking has read
+ * whole (up to `cursor`) and whose events' `seq` are below `belowSeq` when given, lowest first,
+ * with their de-duplication and account index entries, in one transaction; returns how many
+ * batches and events it deleted.
  */
 export async function deleteEventsReceivedBefore(
   db: Db,
   dialect: Dialect,
   options: { cutoff: string; cursor: EventCursor; belowSeq: number | null; limit: number },
-): Promise<number> {
+): Promise<{ batches: number; events: number }> {
   const { cutoff, cursor, belowSeq, limit } = options;
   return db.transaction().execute(async (trx) => {
-    // The same rows for both statements: nothing after the cursor, where events still arrive.
-    const expired = (eb: ExpressionBuilder<DB, 'events' | 'account_events'>) =>
-      eb
-        .selectFrom('events')
-        .select('seq')
-        .where('received_at', '<', cutoff)
-        .where(dialect.committedUpTo(cursor))
-        .$if(belowSeq !== null, (q) => q.where('seq', '<', belowSeq ?? 0))
-        .orderBy('seq')
-        .limit(limit);
-    // Their index entries: each (account, day) group once, its entries kept or deleted by
-    // `seq`. One lookup per event would read its whole group on PostgreSQL, whose index stops
-    // at the day: a busy account's day, once per event of it.
-    await trx
-      .deleteFrom('account_events')
-      .where(
-        (eb) => eb.refTuple('account_ref', 'day'),
-        'in',
-        (eb) =>
-          eb
-            .selectFrom('events')
-            .select([
-              sql<number>`account_ref`.as('account_ref'),
-              dayOf(dialect.epochMs(sql.ref('timestamp'))).as('day'),
-            ])
-            .distinct()
-            .where('seq', 'in', expired(eb))
-            .where('account_ref', 'is not', null)
-            .$asTuple('account_ref', 'day'),
-      )
-      .where('seq', 'in', expired)
+    const rows = await trx
+      .selectFrom('event_batches')
+      .select(['id', 'workspace_id', 'size', 'accounts', 'calls'])
+      .where('received_at', '<', cutoff)
+      // Nothing after the cursor, where events still arrive.
+      .where(dialect.committedUpTo(toBatchOf(cursor), 'id'))
+      .$if(belowSeq !== null, (q) => q.where('id', '<', batchOf(belowSeq ?? 0)))
+      .orderBy('id')
+      .limit(limit)
       .execute();
-    const result = await trx.deleteFrom('events').where('seq', 'in', expired).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    // The cursor's own batch only once it is read whole.
+    const expired = rows.filter(
+      (row) =>
+        Number(row.id) !== batchOf(cursor.seq) || Number(row.size) - 1 <= positionOf(cursor.seq),
+    );
+    const messages = expired.flatMap((row) =>
+      messageIdsOf(row.calls).map((id) => [row.workspace_id, id] as const),
+    );
+    for (let i = 0; i < messages.length; i += DELETED_AT_ONCE) {
+      const part = messages.slice(i, i + DELETED_AT_ONCE);
+      await trx
+        .deleteFrom('event_ids')
+        .where((eb) =>
+          eb.or(
+            part.map(([workspaceId, messageId]) =>
+              eb.and([eb('workspace_id', '=', workspaceId), eb('message_id', '=', messageId)]),
+            ),
+          ),
+        )
+        .execute();
+    }
+    const entries = expired.flatMap((row) =>
+      accountSpansOf(row.accounts).map(([ref, , newest]) => ({
+        ref,
+        day: dayOfMs(newest),
+        at: newest,
+        batch: Number(row.id),
+      })),
+    );
+    for (let i = 0; i < entries.length; i += DELETED_AT_ONCE) {
+      const part = entries.slice(i, i + DELETED_AT_ONCE);
+      await trx
+        .deleteFrom('account_events')
+        .where((eb) =>
+          eb.or(
+            part.map(({ ref, day, at, batch }) =>
+              eb.and([
+                eb('account_ref', '=', ref),
+                eb('day', '=', day),
+                eb('at', '=', at),
+                eb('batch', '=', batch),
+              ]),
+            ),
+          ),
+        )
+        .execute();
+    }
+    const ids = expired.map((row) => Number(row.id));
+    for (let i = 0; i < ids.length; i += DELETED_AT_ONCE) {
+      await trx
+        .deleteFrom('event_batches')
+        .where('id', 'in', ids.slice(i, i + DELETED_AT_ONCE))
+        .execute();
+    }
+    // The cursor's batch is the last one read: a page without it is full only if more may wait.
+    return {
+      batches: expired.length,
+      events: expired.reduce((sum, row) => sum + Number(row.size), 0),
+    };
   });
 }
 
 /** The last event stored so far, in commit order. */
 export async function lastStoredEvent(db: Db, dialect: Dialect): Promise<EventCursor | null> {
   const row = await db
-    .selectFrom('events')
-    .select([sql<string>`cast(txid as text)`.as('txid'), 'seq'])
-    .orderBy(dialect.commitOrder('desc'))
+    .selectFrom('event_batches')
+    .select(['id', 'size'])
+    .select(TXID_AS_TEXT)
+    .orderBy(batchOrder(dialect, 'desc'))
     .limit(1)
     .executeTakeFirst();
-  return row === undefined ? null : { txid: String(row.txid), seq: Number(row.seq) };
+  return row === undefined
+    ? null
+    : { txid: String(row.txid), seq: seqOf(Number(row.id), Number(row.size) - 1) };
 }

@@ -31,16 +31,16 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
   });
   afterAll(async () => server.close());
 
-  /** A tracker whose reads are counted: events (rows with payloads), and its cursor's reads. */
+  /** A tracker whose reads are counted: batches of events (rows with payloads), and its cursor's reads. */
   function watchedTracker() {
-    const counts = { eventsRead: 0, cursorReads: 0 };
+    const counts = { batchesRead: 0, cursorReads: 0 };
     let onThirdCursorRead = () => {};
     const eventQueries = new Set<unknown>();
     const watch: KyselyPlugin = {
       transformQuery({ node, queryId }) {
         if (node.kind === 'SelectQueryNode') {
           const text = JSON.stringify(node);
-          if (text.includes('"name":"events"') && text.includes('"name":"payload"')) {
+          if (text.includes('"name":"event_batches"') && text.includes('"name":"payloads"')) {
             eventQueries.add(queryId);
           }
           if (text.includes('"name":"tracking_cursor"') && ++counts.cursorReads === 3) {
@@ -50,7 +50,7 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
         return node;
       },
       transformResult: async ({ result, queryId }) => {
-        if (eventQueries.delete(queryId)) counts.eventsRead += result.rows.length;
+        if (eventQueries.delete(queryId)) counts.batchesRead += result.rows.length;
         return result;
       },
     };
@@ -67,7 +67,7 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
        * it starts a chunk, and `settled()` reads it after each run.
        */
       watchFromNow(): Promise<void> {
-        counts.eventsRead = 0;
+        counts.batchesRead = 0;
         counts.cursorReads = 0;
         return new Promise<void>((resolve) => {
           onThirdCursorRead = resolve;
@@ -131,11 +131,11 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
       const ranSince = watchFromNow();
       const settling = tracker.settled();
       await ranSince;
-      expect(counts.eventsRead).toBe(0);
+      expect(counts.batchesRead).toBe(0);
       tracker.handOver(stored);
       delivered();
       await settling;
-      expect(counts.eventsRead).toBe(0);
+      expect(counts.batchesRead).toBe(0);
     } finally {
       await tracker.stop();
     }
@@ -150,9 +150,9 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
       const delivered = tracker.expectHandOver();
       await store();
       delivered(); // as after a commit whose hand-over was lost: nothing more is on its way
-      counts.eventsRead = 0;
+      counts.batchesRead = 0;
       await tracker.settled();
-      expect(counts.eventsRead).toBe(1);
+      expect(counts.batchesRead).toBe(1);
     } finally {
       await tracker.stop();
     }

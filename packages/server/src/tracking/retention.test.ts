@@ -3,10 +3,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../http/app.js';
 import { createTestDatabase, type TestDatabase, testEngines } from '../testing/engines.js';
 import { makeAccount, makeWorkspace, T0 } from '../testing/factories.js';
+import { storedEvents } from '../testing/stored-events.js';
 import { call, manualClock, startTestServer, type TestServer } from '../testing/test-server.js';
 import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
 import { indexAccountEvents } from './account-index.repo.js';
 import { accountRef } from './account-ref.js';
+import { batchOf } from './event-batches.js';
 import { eventsAfter, insertEvents, type NewEvent, writeCursor } from './events.repo.js';
 import { deleteExpiredEvents, retentionCutoff } from './retention.js';
 
@@ -47,32 +49,20 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
     await indexAccountEvents(db, dialect, { txid: last.txid, seq: last.seq }, NOW);
   };
 
-  /** The `seq` of the events kept, or of those the account index holds. */
-  const seqsIn = async (table: 'events' | 'account_events') =>
-    (table === 'events'
-      ? await database.db
-          .selectFrom('events')
-          .select('seq')
-          .where('workspace_id', '=', workspaceId)
-          .orderBy('seq')
-          .execute()
-      : await database.db
-          .selectFrom('account_events')
-          .select('seq')
-          .where('account_ref', '=', accountRef(workspaceId, 'acme'))
-          .orderBy('seq')
-          .execute()
-    ).map((row) => Number(row.seq));
+  /** The batches of the events kept, or those the account index holds for acme. */
+  const batchesIn = async (table: 'events' | 'account_events') =>
+    table === 'events'
+      ? [...new Set((await storedEvents(database.db, workspaceId)).map((e) => batchOf(e.seq)))]
+      : (
+          await database.db
+            .selectFrom('account_events')
+            .select('batch')
+            .where('account_ref', '=', accountRef(workspaceId, 'acme'))
+            .orderBy('batch')
+            .execute()
+        ).map((row) => Number(row.batch));
 
-  const kept = async () =>
-    (
-      await database.db
-        .selectFrom('events')
-        .select('event')
-        .where('workspace_id', '=', workspaceId)
-        .orderBy('seq')
-        .execute()
-    ).map((row) => row.event);
+  const kept = async () => (await storedEvents(database.db, workspaceId)).map((e) => e.event);
 
   beforeAll(async () => {
     database = await createTestDatabase(engine);
@@ -80,8 +70,9 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
   afterAll(async () => database.drop());
   // Each test starts from no events in a workspace of its own.
   beforeEach(async () => {
-    await database.db.deleteFrom('events').execute();
-    await database.db.deleteFrom('account_events').execute();
+    for (const table of ['event_batches', 'event_ids', 'account_events'] as const) {
+      await database.db.deleteFrom(table).execute();
+    }
     workspaceId = (await makeWorkspace(database.db)).id;
   });
 
@@ -92,10 +83,10 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
     const late = { ...event(1), event: 'Late', timestamp: early.timestamp };
     await insertEvents(db, dialect, [early, late]);
     await trackAll();
-    expect(await seqsIn('account_events')).toHaveLength(2);
+    expect(await batchesIn('account_events')).toHaveLength(2);
     expect(await deleteExpiredEvents(db, dialect, NOW, 30)).toBe(1);
     expect(await kept()).toEqual(['Late']);
-    expect(await seqsIn('account_events')).toEqual(await seqsIn('events'));
+    expect(await batchesIn('account_events')).toEqual(await batchesIn('events'));
   });
 
   it('deletes the events received before the cutoff, in bounded statements, and counts them', async () => {
@@ -111,7 +102,7 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
     ]);
     await trackAll();
     expect(retentionCutoff(NOW, 30)).toBe(daysBefore(30));
-    expect(await seqsIn('account_events')).toEqual(await seqsIn('events'));
+    expect(await batchesIn('account_events')).toEqual(await batchesIn('events'));
 
     // Chunks of two: two statements delete the four expired events, a third finds none left.
     expect(await deleteExpiredEvents(db, dialect, NOW, 30, { chunk: 2 })).toBe(4);
@@ -122,8 +113,8 @@ describe.each(testEngines())('raw event retention [%s]', (engine) => {
       'Received 1 days ago',
     ]);
     // The account index forgets them too.
-    expect(await seqsIn('account_events')).toEqual(await seqsIn('events'));
-    expect(await seqsIn('account_events')).toHaveLength(3);
+    expect(await batchesIn('account_events')).toEqual(await batchesIn('events'));
+    expect(await batchesIn('account_events')).toHaveLength(3);
     expect(await deleteExpiredEvents(db, dialect, NOW, 30)).toBe(0);
     // A day later the next one expires.
     const tomorrow = new Date(Date.parse(NOW) + DAY).toISOString();

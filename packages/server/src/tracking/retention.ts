@@ -4,8 +4,11 @@ import type { Database, Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import { deleteEventsReceivedBefore, firstSeqReceivedFrom, peekCursor } from './events.repo.js';
 
-/** Rows per DELETE: each statement is short, so no writer waits long behind it. */
-export const RETENTION_CHUNK = 10_000;
+/**
+ * Batches a transaction deletes at most (about 10,000 events of `bench:ingest`'s requests): each
+ * is short, so no writer waits long behind it.
+ */
+export const RETENTION_CHUNK = 100;
 
 const DAY_MS = 86_400_000;
 
@@ -16,7 +19,7 @@ export function retentionCutoff(now: string, retentionDays: number): string {
 
 /**
  * Deletes the raw events received more than `retentionDays` days before `now`, in statements
- * of at most `chunk` rows (lowest `seq` first, each committed on its own, so none holds a long
+ * of at most `chunk` batches (lowest first, each committed on its own, so none holds a long
  * write lock), and returns how many it deleted.
  *
  * Progress does not depend on raw events: each enrollment's metric state is kept separately
@@ -44,14 +47,14 @@ export async function deleteExpiredEvents(
   const belowSeq = await firstSeqReceivedFrom(db, cutoff);
   let deleted = 0;
   for (;;) {
-    const count = await deleteEventsReceivedBefore(db, dialect, {
+    const { batches, events } = await deleteEventsReceivedBefore(db, dialect, {
       cutoff,
       cursor,
       belowSeq,
       limit: chunk,
     });
-    deleted += count;
-    if (count < chunk) return deleted;
+    deleted += events;
+    if (batches < chunk) return deleted;
   }
 }
 

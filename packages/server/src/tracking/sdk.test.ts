@@ -2,8 +2,10 @@ import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAccount, T0 } from '../testing/factories.js';
+import { storedEvents } from '../testing/stored-events.js';
 import { call, startTestServer, type TestServer } from '../testing/test-server.js';
 import { type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import { inTimeOrder } from './events.repo.js';
 
 /**
  * The tracking API through the libraries customers already use, unchanged: Segment's
@@ -49,15 +51,9 @@ describe.each(['sqlite', 'postgres'] as const)('Segment and RudderStack SDKs [%s
 
   /** The stored "Contact Synced" events with status ok, in time order. */
   async function syncedOk(accountKey: string) {
-    const rows = await server.database.db
-      .selectFrom('events')
-      .select(['message_id', 'timestamp', 'payload'])
-      .where('workspace_id', '=', space.workspace.id)
-      .where('account_key', '=', accountKey)
-      .where('event', '=', 'Contact Synced')
-      .orderBy('timestamp')
-      .orderBy('seq')
-      .execute();
+    const rows = (await storedEvents(server.database.db, space.workspace.id))
+      .filter((e) => e.account_key === accountKey && e.event === 'Contact Synced')
+      .sort(inTimeOrder);
     return rows.filter((row) => JSON.parse(row.payload).properties?.status === 'ok');
   }
 

@@ -8,6 +8,7 @@ import * as accountEvents from './0005-account-events.js';
 import * as accountEventsByDay from './0006-account-events-by-day.js';
 import * as trackingVersion from './0007-tracking-version.js';
 import * as accountRefs from './0008-account-refs.js';
+import * as eventBatches from './0009-event-batches.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -24,4 +25,5 @@ export const migrations: Record<string, WaymarkMigration> = {
   '0006-account-events-by-day': accountEventsByDay,
   '0007-tracking-version': trackingVersion,
   '0008-account-refs': accountRefs,
+  '0009-event-batches': eventBatches,
 };
