@@ -1,3 +1,4 @@
+export { isoInstant } from './iso-instant.js';
 export {
   type Activity,
   applyActivity,

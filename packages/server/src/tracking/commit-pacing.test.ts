@@ -42,14 +42,15 @@ async function burst(database: TestDatabase, pacing: CommitPacing, sizes: number
   const ingestion = createIngestion({
     database,
     pacing,
-    write: ({ events }: EventsToWrite) =>
+    write: ({ batches }: EventsToWrite) =>
       new Promise<StoredFlags>((resolve) => {
-        writes.push(events.length);
+        const calls = batches.reduce((sum, batch) => sum + batch.messageIds.length, 0);
+        writes.push(calls);
         underWay += 1;
         mostUnderWay = Math.max(mostUnderWay, underWay);
         pending.push(() => {
           underWay -= 1;
-          resolve(new Uint8Array(events.length).fill(1));
+          resolve(new Uint8Array(calls).fill(1));
         });
       }),
   });

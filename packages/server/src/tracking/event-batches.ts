@@ -33,7 +33,8 @@ export interface BatchContent {
   payloads: string;
 }
 
-type Call = [
+/** What a batch keeps of each call beside its text, in this order. */
+export type Call = [
   message_id: string,
   type: string,
   event: string | null,
@@ -47,69 +48,100 @@ export type AccountSpan = [account_ref: number, oldest: number, newest: number];
 
 const PAYLOAD_SEPARATOR = '\u001e';
 
-/**
- * The batches a commit's events go in, as `[start, end)` ranges of the list: each run of
- * events of one workspace received at one instant, at most `CALLS_PER_BATCH` long.
- */
-export function batchRanges(events: readonly NewEvent[]): [number, number][] {
-  const ranges: [number, number][] = [];
-  let start = 0;
-  for (let i = 1; i <= events.length; i++) {
-    const previous = events[i - 1] as NewEvent;
-    const event = events[i];
-    if (
-      event === undefined ||
-      event.workspace_id !== previous.workspace_id ||
-      event.received_at !== previous.received_at ||
-      i - start === CALLS_PER_BATCH
-    ) {
-      ranges.push([start, i]);
-      start = i;
-    }
-  }
-  return ranges;
+/** A batch as the ingestion hands it to the writer: its row, and its calls' message ids. */
+export interface BatchToWrite {
+  content: BatchContent;
+  messageIds: string[];
 }
 
-/** The row of a batch of events, all of one workspace received at one instant. */
-export function batchContent(events: readonly NewEvent[]): BatchContent {
-  const first = events[0];
-  if (first === undefined) throw new Error('a batch holds at least one event');
-  const calls: Call[] = new Array(events.length);
-  const payloads: string[] = new Array(events.length);
-  const spans = new Map<string, AccountSpan>();
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i] as NewEvent;
-    const { payload } = event;
+/** Makes up a batch's row, a call at a time, in order. */
+export class BatchBuilder {
+  readonly messageIds: string[] = [];
+  readonly #calls: Call[] = [];
+  readonly #payloads: string[] = [];
+  readonly #spans = new Map<string, AccountSpan>();
+
+  constructor(
+    readonly workspaceId: string,
+    readonly receivedAt: string,
+  ) {}
+
+  /** A call, its time in ms (its `timestamp`'s), and its text as sent. */
+  add(call: Call, at: number, payload: string): void {
     if (payload === '' || payload.includes(PAYLOAD_SEPARATOR)) {
       throw new Error('an event payload must be JSON text: empty, or holding U+001E raw');
     }
-    calls[i] = [
-      event.message_id,
-      event.type,
-      event.event,
-      event.account_key,
-      event.user_id,
-      event.anonymous_id,
-      event.timestamp,
-    ];
-    payloads[i] = payload;
-    if (event.account_key !== null) {
-      const at = Date.parse(event.timestamp);
-      const span = spans.get(event.account_key);
-      if (span === undefined) {
-        spans.set(event.account_key, [accountRef(event.workspace_id, event.account_key), at, at]);
-      } else if (at < span[1]) span[1] = at;
-      else if (at > span[2]) span[2] = at;
-    }
+    this.#calls.push(call);
+    this.#payloads.push(payload);
+    this.messageIds.push(call[0]);
+    const account = call[3];
+    if (account === null) return;
+    const span = this.#spans.get(account);
+    if (span === undefined) {
+      this.#spans.set(account, [accountRef(this.workspaceId, account), at, at]);
+    } else if (at < span[1]) span[1] = at;
+    else if (at > span[2]) span[2] = at;
   }
-  return {
-    workspace_id: first.workspace_id,
-    received_at: first.received_at,
-    size: events.length,
-    calls: JSON.stringify(calls),
-    accounts: JSON.stringify([...spans.values()]),
-    payloads: payloads.join(PAYLOAD_SEPARATOR),
-  };
+
+  get size(): number {
+    return this.#calls.length;
+  }
+
+  toWrite(): BatchToWrite {
+    if (this.#calls.length === 0) throw new Error('a batch holds at least one call');
+    return {
+      content: {
+        workspace_id: this.workspaceId,
+        received_at: this.receivedAt,
+        size: this.#calls.length,
+        calls: JSON.stringify(this.#calls),
+        accounts: JSON.stringify([...this.#spans.values()]),
+        payloads: this.#payloads.join(PAYLOAD_SEPARATOR),
+      },
+      messageIds: this.messageIds,
+    };
+  }
+}
+
+/**
+ * The batches a list of events goes in, in order: each run of events of one workspace received
+ * at one instant, at most `CALLS_PER_BATCH` long.
+ */
+export function batchesOf(events: readonly NewEvent[]): BatchToWrite[] {
+  const batches: BatchToWrite[] = [];
+  let builder: BatchBuilder | null = null;
+  for (const event of events) {
+    if (
+      builder === null ||
+      event.workspace_id !== builder.workspaceId ||
+      event.received_at !== builder.receivedAt ||
+      builder.size === CALLS_PER_BATCH
+    ) {
+      if (builder !== null) batches.push(builder.toWrite());
+      builder = new BatchBuilder(event.workspace_id, event.received_at);
+    }
+    builder.add(
+      [
+        event.message_id,
+        event.type,
+        event.event,
+        event.account_key,
+        event.user_id,
+        event.anonymous_id,
+        event.timestamp,
+      ],
+      Date.parse(event.timestamp),
+      event.payload,
+    );
+  }
+  if (builder !== null) batches.push(builder.toWrite());
+  return batches;
+}
+
+/** A batch of only some of its calls (`kept`, 1 for each kept): those that were new. */
+export function keptOf(content: BatchContent, kept: ArrayLike<number>): BatchToWrite {
+  const events = eventsOfBatch({ ...content, id: 0, txid: '0' });
+  return batchesOf(events.filter((_, i) => kept[i] === 1)).at(0) as BatchToWrite;
 }
 
 /** A stored batch's row, as read. */

@@ -2,17 +2,19 @@ import type { Insertable } from 'kysely';
 import type { Database } from '../db/database.js';
 import type { AccountUsersTable } from '../db/schema.js';
 import type { CommittedEvents, TrackedEvent } from './activities.js';
-import { insertEvents, lastSeq, type NewEvent } from './events.repo.js';
+import { type BatchToWrite, eventsOfBatch } from './event-batches.js';
+import { insertBatches, lastSeq } from './events.repo.js';
 
 export type AccountUserRow = Insertable<AccountUsersTable>;
 
 /** What one group commit of the ingestion writes, in one transaction. */
 export interface EventsToWrite {
-  /** The events of its requests, in order. */
-  events: NewEvent[];
+  /** Its requests' calls, a batch for each request, in order. */
+  batches: BatchToWrite[];
   /**
-   * Each event's parsed properties, handed to the tracking with it where the tracking runs on
-   * the same thread; elsewhere absent, and the tracking parses a payload when a filter asks.
+   * Each call's parsed properties, in order, handed to the tracking with it where the tracking
+   * runs on the same thread; elsewhere absent, and the tracking parses a payload when a filter
+   * asks.
    */
   properties?: Record<string, unknown>[];
   /** The account each user was put in by a group call of these requests. */
@@ -20,7 +22,7 @@ export interface EventsToWrite {
 }
 
 /**
- * For each event of a write, 1 if it was stored, 0 for a message id the workspace had already,
+ * For each call of a write, 1 if it was stored, 0 for a message id the workspace had already,
  * or had earlier in the same write (a retried request in the same commit). Bytes, not
  * booleans: the tracking thread sends them back, and a structured clone copies a typed array
  * at once, an array element by element.
@@ -49,12 +51,12 @@ export function createEventWriter({
   // Where one process alone writes events (SQLite), each commit's follow the last one's.
   const sequential = !dialect.capabilities.concurrentWorkers;
 
-  return async ({ events, properties, users }) => {
+  return async ({ batches, properties, users }) => {
     const delivered = expectStored();
     try {
       const { after, inserted } = await db.transaction().execute(async (trx) => {
         const after = sequential ? await lastSeq(trx) : null;
-        const inserted = await insertEvents(trx, dialect, events);
+        const inserted = await insertBatches(trx, dialect, batches);
         // One row per user: PostgreSQL refuses an upsert that touches a row twice.
         const byUser = new Map(
           users.map((row) => [`${row.workspace_id}\u0000${row.user_key}`, row]),
@@ -73,48 +75,34 @@ export function createEventWriter({
         }
         return { after, inserted };
       });
-      const stored: StoredFlags = new Uint8Array(events.length);
+      const calls = batches.reduce((sum, batch) => sum + batch.messageIds.length, 0);
+      const stored: StoredFlags = new Uint8Array(calls);
+      // In commit order: the batches' ids ascend in the order given.
       const committed: TrackedEvent[] = [];
-      for (let i = 0; i < events.length; i++) {
-        const seq = inserted.seqs[i] ?? null;
-        if (seq !== null) {
-          stored[i] = 1;
-          committed.push(trackedEvent(events[i] as NewEvent, seq, inserted.txid, properties?.[i]));
+      let at = 0;
+      batches.forEach((batch, k) => {
+        const row = inserted.stored[k];
+        if (row != null) {
+          stored.set(row.isNew, at);
+          const events: TrackedEvent[] = eventsOfBatch({
+            ...row.content,
+            id: row.id,
+            txid: inserted.txid,
+          });
+          let position = 0;
+          for (let i = 0; i < row.isNew.length; i++) {
+            if (row.isNew[i] === 0) continue;
+            const event = events[position++] as TrackedEvent;
+            if (properties !== undefined) event.properties = properties[at + i];
+            committed.push(event);
+          }
         }
-      }
-      if (committed.length > 0) {
-        onStored({ after, events: committed.sort((a, b) => a.seq - b.seq) });
-      }
+        at += batch.messageIds.length;
+      });
+      if (committed.length > 0) onStored({ after, events: committed });
       return stored;
     } finally {
       delivered();
     }
-  };
-}
-
-/**
- * A stored event as the tracking takes it, written out field by field: a spread of the event
- * measured three times slower, and ingestion makes one per event.
- */
-function trackedEvent(
-  event: NewEvent,
-  seq: number,
-  txid: string,
-  properties: Record<string, unknown> | undefined,
-): TrackedEvent {
-  return {
-    seq,
-    txid,
-    workspace_id: event.workspace_id,
-    message_id: event.message_id,
-    type: event.type,
-    event: event.event,
-    account_key: event.account_key,
-    user_id: event.user_id,
-    anonymous_id: event.anonymous_id,
-    timestamp: event.timestamp,
-    received_at: event.received_at,
-    payload: event.payload,
-    properties,
   };
 }

@@ -7,10 +7,11 @@ import {
   accountSpansOf,
   type BatchContent,
   type BatchRow,
-  batchContent,
+  type BatchToWrite,
+  batchesOf,
   batchOf,
-  batchRanges,
   eventsOfBatch,
+  keptOf,
   messageIdsOf,
   positionOf,
   seqOf,
@@ -98,7 +99,7 @@ export const BATCH_COLUMNS = [
 export const batchOrder = (dialect: Dialect, direction?: 'asc' | 'desc') =>
   dialect.commitOrder('event_batches.id', direction);
 
-/** What an insert stored. */
+/** What an insert of events stored. */
 export interface InsertedEvents {
   /**
    * Each event's `seq`, in the order given; null for a message id the workspace had already,
@@ -111,61 +112,104 @@ export interface InsertedEvents {
 
 /**
  * Stores events, skipping those whose message id the workspace already has (a retried
- * batch), and returns the `seq` of each that was new. The de-duplication comes first, and only
- * the new calls go into their batch's row, numbered from 0; a batch of retries alone stores no
- * row.
+ * batch), and returns the `seq` of each that was new: `insertBatches` for events one by one.
  */
 export async function insertEvents(
   db: Db,
   dialect: Dialect,
   events: readonly NewEvent[],
 ): Promise<InsertedEvents> {
+  const batches = batchesOf(events);
+  const { stored, txid } = await insertBatches(db, dialect, batches);
+  const seqs: (number | null)[] = [];
+  batches.forEach((batch, k) => {
+    const row = stored[k];
+    let position = 0;
+    for (let i = 0; i < batch.messageIds.length; i++) {
+      seqs.push(row != null && row.isNew[i] === 1 ? seqOf(row.id, position++) : null);
+    }
+  });
+  return { seqs, txid };
+}
+
+/** A batch as stored: its id, its row (of its new calls only), and which of its calls were new. */
+export interface StoredBatch {
+  id: number;
+  content: BatchContent;
+  /** 1 for each call that was new, 0 for a retry, in the order given. */
+  isNew: Uint8Array;
+}
+
+/** What an insert of batches stored: for each batch given, its row, or null if none was new. */
+export interface InsertedBatches {
+  stored: (StoredBatch | null)[];
+  /** The writing transaction, which every batch of one insert shares. */
+  txid: string;
+}
+
+/**
+ * Stores batches of calls, skipping the calls whose message id the workspace already has (a
+ * retried request). The de-duplication comes first, and only the new calls go into their
+ * batch's row, numbered from 0; a batch of retries alone stores no row.
+ */
+export async function insertBatches(
+  db: Db,
+  dialect: Dialect,
+  batches: readonly BatchToWrite[],
+): Promise<InsertedBatches> {
   const isNew = dialect.capabilities.columnArraysInsert
-    ? await newMessagesByArrays(db, events)
-    : await newMessagesEach(db, events);
-  const batches: { content: BatchContent; members: number[] }[] = [];
-  for (const [start, end] of batchRanges(events)) {
-    const members: number[] = [];
-    for (let i = start; i < end; i++) if (isNew[i]) members.push(i);
-    if (members.length === 0) continue;
-    const content = batchContent(
-      members.length === end - start
-        ? events.slice(start, end)
-        : members.map((i) => events[i] as NewEvent),
-    );
-    batches.push({ content, members });
+    ? await newMessagesByArrays(db, batches)
+    : await newMessagesEach(db, batches);
+  const rows: StoredBatch[] = [];
+  const stored: (StoredBatch | null)[] = [];
+  let at = 0;
+  for (const batch of batches) {
+    const flags = isNew.subarray(at, at + batch.messageIds.length);
+    at += batch.messageIds.length;
+    const count = flags.reduce((sum, flag) => sum + flag, 0);
+    const row =
+      count === 0
+        ? null
+        : {
+            id: 0,
+            content: count === flags.length ? batch.content : keptOf(batch.content, flags).content,
+            isNew: flags,
+          };
+    if (row !== null) rows.push(row);
+    stored.push(row);
   }
-  const seqs: (number | null)[] = new Array(events.length).fill(null);
-  if (batches.length === 0) return { seqs, txid: '0' };
+  if (rows.length === 0) return { stored, txid: '0' };
   const { ids, txid } = dialect.capabilities.columnArraysInsert
     ? await insertBatchesByArrays(
         db,
-        batches.map((batch) => batch.content),
+        rows.map((row) => row.content),
       )
     : await insertBatchesEach(
         db,
-        batches.map((batch) => batch.content),
+        rows.map((row) => row.content),
       );
-  batches.forEach(({ members }, k) => {
-    const id = ids[k] as number;
-    members.forEach((i, position) => {
-      seqs[i] = seqOf(id, position);
-    });
+  rows.forEach((row, k) => {
+    row.id = ids[k] as number;
   });
-  return { seqs, txid };
+  return { stored, txid };
 }
 
 const INSERT_MESSAGE = `insert into event_ids (workspace_id, message_id) values (?, ?)
   on conflict (workspace_id, message_id) do nothing`;
 
-/** SQLite: a single-row insert run for each message id (decision 0010). */
-async function newMessagesEach(db: Db, events: readonly NewEvent[]): Promise<boolean[]> {
-  const inserted = await insertEachRow(
-    db as Kysely<unknown>,
-    INSERT_MESSAGE,
-    events.map((event) => [event.workspace_id, event.message_id]),
+/** The batches' message ids, one row each, with their workspace. */
+const messageRows = (batches: readonly BatchToWrite[]): [string, string][] =>
+  batches.flatMap(({ content, messageIds }) =>
+    messageIds.map((id): [string, string] => [content.workspace_id, id]),
   );
-  return inserted.map((rowid) => rowid !== null);
+
+/**
+ * SQLite: a single-row insert run for each message id (decision 0010); 1 for each that was new,
+ * in order.
+ */
+async function newMessagesEach(db: Db, batches: readonly BatchToWrite[]): Promise<Uint8Array> {
+  const inserted = await insertEachRow(db as Kysely<unknown>, INSERT_MESSAGE, messageRows(batches));
+  return Uint8Array.from(inserted, (rowid) => (rowid === null ? 0 : 1));
 }
 
 const messageKey = (workspaceId: string, messageId: string) => `${workspaceId}\u0000${messageId}`;
@@ -176,16 +220,16 @@ const MESSAGES_BY_ARRAYS = `insert into event_ids (workspace_id, message_id)
   returning workspace_id, message_id`;
 
 /** PostgreSQL: one statement for all, which returns the ids it stored. */
-async function newMessagesByArrays(db: Db, events: readonly NewEvent[]): Promise<boolean[]> {
+async function newMessagesByArrays(db: Db, batches: readonly BatchToWrite[]): Promise<Uint8Array> {
+  const rows = messageRows(batches);
   const result = await db.executeQuery<{ workspace_id: string; message_id: string }>(
-    CompiledQuery.raw(MESSAGES_BY_ARRAYS, [
-      events.map((event) => event.workspace_id),
-      events.map((event) => event.message_id),
-    ]),
+    CompiledQuery.raw(MESSAGES_BY_ARRAYS, [rows.map((row) => row[0]), rows.map((row) => row[1])]),
   );
   const stored = new Set(result.rows.map((row) => messageKey(row.workspace_id, row.message_id)));
   // Each new message counts for the first of its copies.
-  return events.map((event) => stored.delete(messageKey(event.workspace_id, event.message_id)));
+  return Uint8Array.from(rows, ([workspaceId, id]) =>
+    stored.delete(messageKey(workspaceId, id)) ? 1 : 0,
+  );
 }
 
 const CONTENT_COLUMNS = [

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { SegmentMessage } from '@waymark/core';
+import { isoInstant, type SegmentMessage } from '@waymark/core';
 import type { Database } from '../db/database.js';
+import { BatchBuilder, type BatchToWrite } from './event-batches.js';
 import type { AccountUserRow, EventWriter } from './event-writer.js';
-import type { NewEvent } from './events.repo.js';
 
 export interface IngestResult {
   received: number;
@@ -40,8 +40,9 @@ export const ONE_COMMIT_AT_A_TIME: CommitPacing = { inFlight: 1, maxEvents: Infi
 export const OVERLAPPED_COMMITS: CommitPacing = { inFlight: 2, maxEvents: 800 };
 
 interface PendingCommit {
-  events: NewEvent[];
-  /** Each event's parsed properties, handed to the tracking with it. */
+  /** The request's calls. */
+  batch: BatchToWrite;
+  /** Each call's parsed properties, handed to the tracking with it. */
   properties: Record<string, unknown>[];
   users: AccountUserRow[];
   resolve(stored: number): void;
@@ -104,12 +105,12 @@ export function createIngestion({
   let scheduled = false;
 
   function commit(
-    events: NewEvent[],
+    batch: BatchToWrite,
     properties: Record<string, unknown>[],
     users: AccountUserRow[],
   ): Promise<number> {
     return new Promise((resolve, reject) => {
-      waiting.push({ events, properties, users, resolve, reject });
+      waiting.push({ batch, properties, users, resolve, reject });
       writeSoon();
     });
   }
@@ -134,9 +135,9 @@ export function createIngestion({
     let events = 0;
     for (const pending of waiting) {
       if (count === MAX_REQUESTS_PER_COMMIT) break;
-      if (count > 0 && events + pending.events.length > pacing.maxEvents) break;
+      if (count > 0 && events + pending.batch.content.size > pacing.maxEvents) break;
       count += 1;
-      events += pending.events.length;
+      events += pending.batch.content.size;
     }
     return waiting.splice(0, count);
   }
@@ -145,14 +146,14 @@ export function createIngestion({
     writes += 1;
     try {
       const stored = await write({
-        events: group.flatMap((pending) => pending.events),
+        batches: group.map((pending) => pending.batch),
         properties: group.flatMap((pending) => pending.properties),
         users: group.flatMap((pending) => pending.users),
       });
       let at = 0;
       for (const pending of group) {
         let count = 0;
-        for (let i = 0; i < pending.events.length; i++) count += stored[at++] ?? 0;
+        for (let i = 0; i < pending.batch.content.size; i++) count += stored[at++] ?? 0;
         pending.resolve(count);
       }
     } catch (error) {
@@ -170,7 +171,7 @@ export function createIngestion({
   ): Promise<IngestResult> {
     const now = Date.now();
     await knownAccounts(workspaceId, calls, now);
-    const events: NewEvent[] = [];
+    const batch = new BatchBuilder(workspaceId, receivedAt);
     const properties: Record<string, unknown>[] = [];
     const grouped = new Map<string, string>();
     for (const message of calls) {
@@ -186,22 +187,23 @@ export function createIngestion({
         account =
           user === null ? null : (accountOfUser.get(userKey(workspaceId, user))?.account ?? null);
       }
-      events.push({
-        workspace_id: workspaceId,
-        message_id: message.messageId ?? `wm-${randomUUID()}`,
-        type: message.type,
-        event: message.event,
-        account_key: account,
-        user_id: message.userId,
-        anonymous_id: message.anonymousId,
-        timestamp: new Date(message.timestamp).toISOString(),
-        received_at: receivedAt,
-        payload: message.json,
-      });
+      batch.add(
+        [
+          message.messageId ?? `wm-${randomUUID()}`,
+          message.type,
+          message.event,
+          account,
+          message.userId,
+          message.anonymousId,
+          isoInstant(message.timestamp),
+        ],
+        message.timestamp,
+        message.json,
+      );
       properties.push(message.properties);
     }
     const stored = await commit(
-      events,
+      batch.toWrite(),
       properties,
       [...grouped].map(([user, account]) => ({
         workspace_id: workspaceId,

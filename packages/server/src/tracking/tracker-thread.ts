@@ -2,8 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../auth/clock.js';
 import type { WriteLock } from '../db/write-lock.js';
+import type { BatchToWrite } from './event-batches.js';
 import type { AccountUserRow, StoredFlags } from './event-writer.js';
-import { type PackedEvents, packEvents } from './packed-events.js';
 import type { Tracking } from './tracking.js';
 
 /** What the tracking thread starts with. */
@@ -18,7 +18,7 @@ export interface TrackerThreadData {
 
 /** What the main thread asks of the tracking thread, which answers each. */
 type Request =
-  | { type: 'write'; events: PackedEvents; users: AccountUserRow[] }
+  | { type: 'write'; batches: BatchToWrite[]; users: AccountUserRow[] }
   | { type: 'sweep' | 'settled' | 'stop' };
 
 /**
@@ -142,8 +142,9 @@ export function startTrackerThread({
 
   return {
     nudge,
-    writeEvents: ({ events, users }) =>
-      ask<StoredFlags>({ type: 'write', events: packEvents(events), users }),
+    // The calls cross as their batches' texts: a structured clone copies a long text at once,
+    // and many short ones (an object a call) one by one.
+    writeEvents: ({ batches, users }) => ask<StoredFlags>({ type: 'write', batches, users }),
     start(): void {
       stopped = false;
       // A thread that only writes gives way to one that tracks too, which reads back what it

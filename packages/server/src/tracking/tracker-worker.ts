@@ -8,7 +8,6 @@ import { sqliteDialect } from '../db/dialect.js';
 import type { DB } from '../db/schema.js';
 import { openSqliteFile, WaymarkSqliteDialect } from '../db/sqlite.js';
 import { WriteLock } from '../db/write-lock.js';
-import { unpackEvents } from './packed-events.js';
 import type { ToTracker, TrackerThreadData } from './tracker-thread.js';
 import { createTracking } from './tracking.js';
 
@@ -55,7 +54,7 @@ port.on('message', (message: ToTracker) => {
   if (message.type === 'nudge') return tracking.nudge();
   const work =
     message.type === 'write'
-      ? tracking.writeEvents({ events: unpackEvents(message.events), users: message.users })
+      ? tracking.writeEvents({ batches: message.batches, users: message.users })
       : message.type === 'sweep'
         ? tracking.sweep()
         : message.type === 'settled'

@@ -2,7 +2,8 @@ import { type Kysely, sql } from 'kysely';
 import { dayOfMs } from '../../tracking/account-ref.js';
 import {
   accountSpansOf,
-  batchContent,
+  type BatchToWrite,
+  batchesOf,
   CALLS_PER_BATCH,
   seqOf,
 } from '../../tracking/event-batches.js';
@@ -62,7 +63,8 @@ export async function up(db: Kysely<unknown>, dialect: Dialect) {
   const fold = async () => {
     const first = run[0];
     if (first === undefined) return;
-    const content = batchContent(run);
+    // One workspace, one arrival, at most CALLS_PER_BATCH calls: one batch.
+    const { content } = batchesOf(run)[0] as BatchToWrite;
     const txid = dialect.engine === 'postgres' ? sql`cast(${first.txid} as xid8)` : sql`0`;
     const { rows } = await sql<{ id: number }>`insert into event_batches
       (${sql.raw(dialect.engine === 'postgres' ? 'txid, ' : '')}workspace_id, received_at, size,
