@@ -1,11 +1,6 @@
 import type { EventRef, MetricValue, TrackedActivity } from '@waymark/core';
 import type { StoredEvent } from './events.repo.js';
 
-/** A stored event, with its properties when the ingestion handed it over already parsed. */
-export interface TrackedEvent extends StoredEvent {
-  properties?: Record<string, unknown>;
-}
-
 /**
  * What one commit of the ingestion stored, in commit order, for the tracking to take without
  * reading it back: exactly the events after `after` where that is known (SQLite, where one
@@ -13,22 +8,15 @@ export interface TrackedEvent extends StoredEvent {
  */
 export interface CommittedEvents {
   after: number | null;
-  events: TrackedEvent[];
+  events: StoredEvent[];
 }
 
 /** Calls that say something about an account's product use or traits. */
 export const TRACKED_TYPES: ReadonlySet<string> = new Set(['track', 'page', 'screen', 'group']);
 
 type ActivitySource = Pick<
-  TrackedEvent,
-  | 'type'
-  | 'event'
-  | 'user_id'
-  | 'anonymous_id'
-  | 'timestamp'
-  | 'payload'
-  | 'message_id'
-  | 'properties'
+  StoredEvent,
+  'type' | 'event' | 'user_id' | 'anonymous_id' | 'timestamp' | 'payload' | 'message_id'
 >;
 
 /**
@@ -52,7 +40,6 @@ class StoredActivity implements TrackedActivity {
     this.at = Date.parse(stored.timestamp);
     if (traits !== undefined) this.traits = traits;
     this.#stored = stored;
-    this.#properties = stored.properties;
   }
 
   get properties(): Record<string, unknown> {

@@ -44,7 +44,7 @@ async function burst(database: TestDatabase, pacing: CommitPacing, sizes: number
     pacing,
     write: ({ batches }: EventsToWrite) =>
       new Promise<StoredFlags>((resolve) => {
-        const calls = batches.reduce((sum, batch) => sum + batch.messageIds.length, 0);
+        const calls = batches.reduce((sum, batch) => sum + batch.content.size, 0);
         writes.push(calls);
         underWay += 1;
         mostUnderWay = Math.max(mostUnderWay, underWay);

@@ -51,12 +51,13 @@ const PAYLOAD_SEPARATOR = '\u001e';
 /** A batch as the ingestion hands it to the writer: its row, and its calls' message ids. */
 export interface BatchToWrite {
   content: BatchContent;
-  messageIds: string[];
+  /** The calls' message ids, in order, as a JSON array: SQLite reads them so (`json_each`). */
+  messageIds: string;
 }
 
 /** Makes up a batch's row, a call at a time, in order. */
 export class BatchBuilder {
-  readonly messageIds: string[] = [];
+  readonly #messageIds: string[] = [];
   readonly #calls: Call[] = [];
   readonly #payloads: string[] = [];
   readonly #spans = new Map<string, AccountSpan>();
@@ -73,7 +74,7 @@ export class BatchBuilder {
     }
     this.#calls.push(call);
     this.#payloads.push(payload);
-    this.messageIds.push(call[0]);
+    this.#messageIds.push(call[0]);
     const account = call[3];
     if (account === null) return;
     const span = this.#spans.get(account);
@@ -98,7 +99,7 @@ export class BatchBuilder {
         accounts: JSON.stringify([...this.#spans.values()]),
         payloads: this.#payloads.join(PAYLOAD_SEPARATOR),
       },
-      messageIds: this.messageIds,
+      messageIds: JSON.stringify(this.#messageIds),
     };
   }
 }

@@ -1,9 +1,9 @@
 import type { Insertable } from 'kysely';
 import type { Database } from '../db/database.js';
 import type { AccountUsersTable } from '../db/schema.js';
-import type { CommittedEvents, TrackedEvent } from './activities.js';
+import type { CommittedEvents } from './activities.js';
 import { type BatchToWrite, eventsOfBatch } from './event-batches.js';
-import { insertBatches, lastSeq } from './events.repo.js';
+import { insertBatches, lastSeq, type StoredEvent } from './events.repo.js';
 
 export type AccountUserRow = Insertable<AccountUsersTable>;
 
@@ -11,12 +11,6 @@ export type AccountUserRow = Insertable<AccountUsersTable>;
 export interface EventsToWrite {
   /** Its requests' calls, a batch for each request, in order. */
   batches: BatchToWrite[];
-  /**
-   * Each call's parsed properties, in order, handed to the tracking with it where the tracking
-   * runs on the same thread; elsewhere absent, and the tracking parses a payload when a filter
-   * asks.
-   */
-  properties?: Record<string, unknown>[];
   /** The account each user was put in by a group call of these requests. */
   users: AccountUserRow[];
 }
@@ -51,7 +45,7 @@ export function createEventWriter({
   // Where one process alone writes events (SQLite), each commit's follow the last one's.
   const sequential = !dialect.capabilities.concurrentWorkers;
 
-  return async ({ batches, properties, users }) => {
+  return async ({ batches, users }) => {
     const delivered = expectStored();
     try {
       const { after, inserted } = await db.transaction().execute(async (trx) => {
@@ -75,16 +69,16 @@ export function createEventWriter({
         }
         return { after, inserted };
       });
-      const calls = batches.reduce((sum, batch) => sum + batch.messageIds.length, 0);
+      const calls = batches.reduce((sum, batch) => sum + batch.content.size, 0);
       const stored: StoredFlags = new Uint8Array(calls);
       // In commit order: the batches' ids ascend in the order given.
-      const committed: TrackedEvent[] = [];
+      const committed: StoredEvent[] = [];
       let at = 0;
       batches.forEach((batch, k) => {
         const row = inserted.stored[k];
         if (row != null) {
           stored.set(row.isNew, at);
-          const events: TrackedEvent[] = eventsOfBatch({
+          const events = eventsOfBatch({
             ...row.content,
             id: row.id,
             txid: inserted.txid,
@@ -92,12 +86,10 @@ export function createEventWriter({
           let position = 0;
           for (let i = 0; i < row.isNew.length; i++) {
             if (row.isNew[i] === 0) continue;
-            const event = events[position++] as TrackedEvent;
-            if (properties !== undefined) event.properties = properties[at + i];
-            committed.push(event);
+            committed.push(events[position++] as StoredEvent);
           }
         }
-        at += batch.messageIds.length;
+        at += batch.content.size;
       });
       if (committed.length > 0) onStored({ after, events: committed });
       return stored;

@@ -188,6 +188,10 @@ export function ingestRoutes(options: IngestRoutesOptions): FastifyPluginAsync {
           // No text without a body, which the parsers refuse before they read any text.
           const parsed = parse(sentTexts.get(request) ?? '', Date.parse(receivedAt));
           if (!parsed.ok) throw invalidCalls(parsed.error);
+          // Neither the parsed body nor its text is kept while the commit is under way: each
+          // call's text is in its batch, and what dies young costs the collector little.
+          request.body = undefined;
+          sentTexts.delete(request);
           const result = await ingestion.ingest(key.workspaceId, parsed.value, receivedAt);
           return { success: true as const, ...result };
         }

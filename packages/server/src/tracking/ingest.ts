@@ -42,8 +42,6 @@ export const OVERLAPPED_COMMITS: CommitPacing = { inFlight: 2, maxEvents: 800 };
 interface PendingCommit {
   /** The request's calls. */
   batch: BatchToWrite;
-  /** Each call's parsed properties, handed to the tracking with it. */
-  properties: Record<string, unknown>[];
   users: AccountUserRow[];
   resolve(stored: number): void;
   reject(error: unknown): void;
@@ -104,13 +102,9 @@ export function createIngestion({
   let writes = 0;
   let scheduled = false;
 
-  function commit(
-    batch: BatchToWrite,
-    properties: Record<string, unknown>[],
-    users: AccountUserRow[],
-  ): Promise<number> {
+  function commit(batch: BatchToWrite, users: AccountUserRow[]): Promise<number> {
     return new Promise((resolve, reject) => {
-      waiting.push({ batch, properties, users, resolve, reject });
+      waiting.push({ batch, users, resolve, reject });
       writeSoon();
     });
   }
@@ -147,7 +141,6 @@ export function createIngestion({
     try {
       const stored = await write({
         batches: group.map((pending) => pending.batch),
-        properties: group.flatMap((pending) => pending.properties),
         users: group.flatMap((pending) => pending.users),
       });
       let at = 0;
@@ -172,7 +165,6 @@ export function createIngestion({
     const now = Date.now();
     await knownAccounts(workspaceId, calls, now);
     const batch = new BatchBuilder(workspaceId, receivedAt);
-    const properties: Record<string, unknown>[] = [];
     const grouped = new Map<string, string>();
     for (const message of calls) {
       let account = message.groupId;
@@ -200,11 +192,11 @@ export function createIngestion({
         message.timestamp,
         message.json,
       );
-      properties.push(message.properties);
     }
+    // Nothing of the parsed calls is kept while the commit is under way: they die young.
+    const received = calls.length;
     const stored = await commit(
       batch.toWrite(),
-      properties,
       [...grouped].map(([user, account]) => ({
         workspace_id: workspaceId,
         user_key: user,
@@ -212,7 +204,7 @@ export function createIngestion({
         updated_at: receivedAt,
       })),
     );
-    return { received: calls.length, stored };
+    return { received, stored };
   }
 
   return { ingest };

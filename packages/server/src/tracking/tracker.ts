@@ -20,12 +20,7 @@ import { listProgressOfEnrollments } from '../enrollments/progress.repo.js';
 import { recordProgressChanges } from '../enrollments/record-progress-changes.js';
 import { accountEventsUpTo, indexAccountEvents } from './account-index.repo.js';
 import { createAccountsFromGroups } from './accounts-from-groups.js';
-import {
-  activityOf,
-  type CommittedEvents,
-  TRACKED_TYPES,
-  type TrackedEvent,
-} from './activities.js';
+import { activityOf, type CommittedEvents, TRACKED_TYPES } from './activities.js';
 import {
   committedExactly,
   type EventCursor,
@@ -242,11 +237,11 @@ export function createTracker({
    * exactly those. SQLite knows it from the commit (`after`); elsewhere each commit is counted
    * against what is committed between the two positions, which is far cheaper than reading it.
    */
-  async function takeHanded(trx: Db, from: EventCursor): Promise<TrackedEvent[] | null> {
+  async function takeHanded(trx: Db, from: EventCursor): Promise<StoredEvent[] | null> {
     while (handed[0] !== undefined && passed(from, lastOf(handed[0]))) {
       handedCount -= handed.shift()?.events.length ?? 0;
     }
-    const events: TrackedEvent[] = [];
+    const events: StoredEvent[] = [];
     let at = from;
     for (let group = handed[0]; group !== undefined; group = handed[0]) {
       if (events.length >= chunkSize) break;
@@ -278,7 +273,7 @@ export function createTracker({
   }
 
   /** Group calls' traits merged over the account's, each call's activity carrying the result. */
-  function accountActivities(account: Account, events: TrackedEvent[]) {
+  function accountActivities(account: Account, events: StoredEvent[]) {
     let traits = account.traits as Record<string, MetricValue>;
     const activities: TrackedActivity[] = [];
     for (const event of events) {
@@ -452,7 +447,7 @@ export function createTracker({
       if (last === undefined) return 0;
       const now = clock();
 
-      const byWorkspace = new Map<string, Map<string, TrackedEvent[]>>();
+      const byWorkspace = new Map<string, Map<string, StoredEvent[]>>();
       for (const event of events) {
         if (event.account_key === null || !TRACKED_TYPES.has(event.type)) continue;
         let accounts = byWorkspace.get(event.workspace_id);
