@@ -1,5 +1,5 @@
-// What storing an event costs PostgreSQL, in the server's layout and in decision 0018's (a row a
-// request): the rows of `bench:sqlite-events` (~360-byte payloads, 10 accounts in each request
+// What storing an event costs PostgreSQL, in the server's layout before decision 0018 and in
+// decision 0018's (a row a request, as the server now stores events): the rows of `bench:sqlite-events` (~360-byte payloads, 10 accounts in each request
 // of 100 events, Segment's time-first message ids), written one group commit a transaction as
 // the server writes them, against a bare table (no index) measured in the same run. Each layout
 // prints the wall time an event and the CPU an event of PostgreSQL's backend (read from /proc)
@@ -80,9 +80,9 @@ const LAYOUTS = [
     },
   },
   {
-    // The server today: a row an event, its de-duplication and commit-order entries, and the
-    // account index in bulk from the events.
-    name: "the server's: a row an event",
+    // The server until decision 0018: a row an event, its de-duplication and commit-order
+    // entries, and the account index in bulk from the events.
+    name: 'a row an event (until 0018)',
     tables: [
       EVENTS_TABLE.replace('seq bigserial', 'seq bigserial primary key'),
       'create unique index events_message on events (workspace_id, message_id)',
