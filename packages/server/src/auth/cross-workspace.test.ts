@@ -12,7 +12,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../testing/test-server.js';
-import { insertEvents } from '../tracking/events.repo.js';
+import { insertEvents } from '../tracking/events-insert.repo.js';
 
 /**
  * A body for every route that takes one: a change a second workspace might try on

@@ -23,7 +23,7 @@ import { enrollmentsRoutes } from '../enrollments/enrollments.routes.js';
 import { healthRoutes } from '../health/health.routes.js';
 import type { Mailer } from '../mail/mailer.js';
 import { programsRoutes } from '../programs/programs.routes.js';
-import { createIngestion, ONE_COMMIT_AT_A_TIME, OVERLAPPED_COMMITS } from '../tracking/ingest.js';
+import { createIngestion, OVERLAPPED_COMMITS } from '../tracking/ingest.js';
 import { ingestRoutes } from '../tracking/ingest.routes.js';
 import { replayRoutes } from '../tracking/replay.routes.js';
 import { createEventRetention } from '../tracking/retention.js';
@@ -142,7 +142,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       ingestion: createIngestion({
         database: options.database,
         write: tracker.writeEvents,
-        pacing: sqlite === undefined ? ONE_COMMIT_AT_A_TIME : OVERLAPPED_COMMITS,
+        pacing: OVERLAPPED_COMMITS,
       }),
       writeKeys,
       clock,

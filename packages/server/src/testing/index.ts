@@ -1,5 +1,5 @@
 export { progressRow } from '../enrollments/progress.repo.js';
-export { insertEvents } from '../tracking/events.repo.js';
+export { insertEvents } from '../tracking/events-insert.repo.js';
 export { describeEngines } from './describe-engines.js';
 export {
   assertTestDatabase,

@@ -21,11 +21,11 @@ import { batchOf } from './event-batches.js';
 import {
   type EventCursor,
   eventsAfter,
-  insertEvents,
   type NewEvent,
   readNamedCursor,
   type StoredEvent,
 } from './events.repo.js';
+import { insertEvents } from './events-insert.repo.js';
 
 // Seven hours a step: the events span several UTC days, which the index is grouped by.
 const STEP = 7 * 3_600_000;

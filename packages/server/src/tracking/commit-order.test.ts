@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { describeEngines } from '../testing/describe-engines.js';
 import { makeWorkspace, T0 } from '../testing/factories.js';
-import { committedExactly, type EventCursor, eventsAfter, insertEvents } from './events.repo.js';
+import { committedExactly, type EventCursor, eventsAfter } from './events.repo.js';
+import { insertEvents } from './events-insert.repo.js';
 
 describeEngines('events in commit order', (use) => {
   it('tells whether exactly so many events are committed between two positions', async () => {

@@ -33,6 +33,16 @@ export interface BatchContent {
   payloads: string;
 }
 
+/** What a batch's row is written with. */
+export const CONTENT_COLUMNS = [
+  'workspace_id',
+  'received_at',
+  'size',
+  'accounts',
+  'calls',
+  'payloads',
+] as const satisfies readonly (keyof BatchContent)[];
+
 /** What a batch keeps of each call beside its text, in this order. */
 export type Call = [
   message_id: string,

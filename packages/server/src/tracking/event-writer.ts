@@ -3,7 +3,8 @@ import type { Database } from '../db/database.js';
 import type { AccountUsersTable } from '../db/schema.js';
 import type { CommittedEvents } from './activities.js';
 import { type BatchToWrite, eventsOfBatch } from './event-batches.js';
-import { insertBatches, lastSeq, type StoredEvent } from './events.repo.js';
+import { lastSeq, type StoredEvent } from './events.repo.js';
+import { insertBatches } from './events-insert.repo.js';
 
 export type AccountUserRow = Insertable<AccountUsersTable>;
 

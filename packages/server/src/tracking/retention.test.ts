@@ -9,7 +9,8 @@ import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing
 import { indexAccountEvents } from './account-index.repo.js';
 import { accountRef } from './account-ref.js';
 import { batchOf } from './event-batches.js';
-import { eventsAfter, insertEvents, type NewEvent, writeCursor } from './events.repo.js';
+import { eventsAfter, type NewEvent, writeCursor } from './events.repo.js';
+import { insertEvents } from './events-insert.repo.js';
 import { deleteExpiredEvents, retentionCutoff } from './retention.js';
 
 const DAY = 86_400_000;

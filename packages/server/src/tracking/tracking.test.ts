@@ -18,7 +18,7 @@ import {
   trackedProgram,
   trackingWorkspace,
 } from '../testing/tracking.js';
-import { insertEvents } from './events.repo.js';
+import { insertEvents } from './events-insert.repo.js';
 import { requestRebuild } from './tracking.repo.js';
 
 /**
