@@ -225,6 +225,13 @@ export async function firstSeqReceivedFrom(db: Db, cutoff: string): Promise<numb
 /** Rows a statement deletes at most: within SQLite's and PostgreSQL's bound on parameters. */
 const DELETED_AT_ONCE = 1_000;
 
+/** Runs `work` on each part of `items` of at most `DELETED_AT_ONCE`, one after the other. */
+async function inParts<T>(items: readonly T[], work: (part: T[]) => Promise<unknown>) {
+  for (let i = 0; i < items.length; i += DELETED_AT_ONCE) {
+    await work(items.slice(i, i + DELETED_AT_ONCE));
+  }
+}
+
 /**
  * Deletes up to `limit` batches of events received before `cutoff` that the tracking has read
  * whole (up to `cursor`) and whose events' `seq` are below `belowSeq` when given, lowest first,
@@ -256,9 +263,8 @@ export async function deleteEventsReceivedBefore(
     const messages = expired.flatMap((row) =>
       messageIdsOf(row.calls).map((id) => [row.workspace_id, id] as const),
     );
-    for (let i = 0; i < messages.length; i += DELETED_AT_ONCE) {
-      const part = messages.slice(i, i + DELETED_AT_ONCE);
-      await trx
+    await inParts(messages, (part) =>
+      trx
         .deleteFrom('event_ids')
         .where((eb) =>
           eb.or(
@@ -267,8 +273,8 @@ export async function deleteEventsReceivedBefore(
             ),
           ),
         )
-        .execute();
-    }
+        .execute(),
+    );
     const entries = expired.flatMap((row) =>
       accountSpansOf(row.accounts).map(([ref, , newest]) => ({
         ref,
@@ -277,9 +283,8 @@ export async function deleteEventsReceivedBefore(
         batch: Number(row.id),
       })),
     );
-    for (let i = 0; i < entries.length; i += DELETED_AT_ONCE) {
-      const part = entries.slice(i, i + DELETED_AT_ONCE);
-      await trx
+    await inParts(entries, (part) =>
+      trx
         .deleteFrom('account_events')
         .where((eb) =>
           eb.or(
@@ -293,15 +298,12 @@ export async function deleteEventsReceivedBefore(
             ),
           ),
         )
-        .execute();
-    }
-    const ids = expired.map((row) => Number(row.id));
-    for (let i = 0; i < ids.length; i += DELETED_AT_ONCE) {
-      await trx
-        .deleteFrom('event_batches')
-        .where('id', 'in', ids.slice(i, i + DELETED_AT_ONCE))
-        .execute();
-    }
+        .execute(),
+    );
+    await inParts(
+      expired.map((row) => Number(row.id)),
+      (part) => trx.deleteFrom('event_batches').where('id', 'in', part).execute(),
+    );
     // The cursor's batch is the last one read: a page without it is full only if more may wait.
     return {
       batches: expired.length,
