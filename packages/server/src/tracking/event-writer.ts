@@ -4,7 +4,7 @@ import type { AccountUsersTable } from '../db/schema.js';
 import type { CommittedEvents } from './activities.js';
 import { type BatchToWrite, eventsOfBatch } from './event-batches.js';
 import { lastSeq, type StoredEvent } from './events.repo.js';
-import { insertBatches } from './events-insert.repo.js';
+import { inEventsTransaction, insertBatches } from './events-insert.repo.js';
 
 export type AccountUserRow = Insertable<AccountUsersTable>;
 
@@ -49,9 +49,9 @@ export function createEventWriter({
   return async ({ batches, users }) => {
     const delivered = expectStored();
     try {
-      const { after, inserted } = await db.transaction().execute(async (trx) => {
+      const { after, inserted } = await inEventsTransaction(db, dialect, async (trx, assumeNew) => {
         const after = sequential ? await lastSeq(trx) : null;
-        const inserted = await insertBatches(trx, dialect, batches);
+        const inserted = await insertBatches(trx, dialect, batches, assumeNew);
         // One row per user: PostgreSQL refuses an upsert that touches a row twice.
         const byUser = new Map(
           users.map((row) => [`${row.workspace_id}\u0000${row.user_key}`, row]),

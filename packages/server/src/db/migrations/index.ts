@@ -9,6 +9,7 @@ import * as accountEventsByDay from './0006-account-events-by-day.js';
 import * as trackingVersion from './0007-tracking-version.js';
 import * as accountRefs from './0008-account-refs.js';
 import * as eventBatches from './0009-event-batches.js';
+import * as eventTextsLz4 from './0010-event-texts-lz4.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -26,4 +27,5 @@ export const migrations: Record<string, WaymarkMigration> = {
   '0007-tracking-version': trackingVersion,
   '0008-account-refs': accountRefs,
   '0009-event-batches': eventBatches,
+  '0010-event-texts-lz4': eventTextsLz4,
 };
