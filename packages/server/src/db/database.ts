@@ -16,6 +16,8 @@ export interface Database {
   readonly location: string;
   /** An SQLite file, which other threads of this process may open, taking `writeLock` to write. */
   readonly sqlite?: { file: string; writeLock: WriteLock };
+  /** A PostgreSQL database, which other threads of this process may open with a pool of their own. */
+  readonly postgres?: { url: string };
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'WAYMARK_DATA
       db,
       dialect: postgresDialect,
       location: redactConnectionString(config.DATABASE_URL),
+      postgres: { url: config.DATABASE_URL },
       close: () => db.destroy(),
     };
   }
@@ -49,5 +52,35 @@ export function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'WAYMARK_DATA
       await checkpointer.stop();
       await db.destroy();
     },
+  };
+}
+
+/** What a thread of this process needs to open the same database; a structured clone copies it. */
+export type ThreadDatabase = { file: string; writeLock: SharedArrayBuffer } | { url: string };
+
+/** How another thread opens `database`: undefined for an SQLite database in memory. */
+export function threadDatabaseOf({
+  sqlite,
+  postgres,
+}: Pick<Database, 'sqlite' | 'postgres'>): ThreadDatabase | undefined {
+  if (sqlite !== undefined) return { file: sqlite.file, writeLock: sqlite.writeLock.buffer };
+  return postgres;
+}
+
+/** Opens on a thread the database another opened (`threadDatabaseOf`). */
+export function openOnThread(database: ThreadDatabase): Pick<Database, 'db' | 'dialect' | 'close'> {
+  const db =
+    'url' in database
+      ? new Kysely<DB>({ dialect: createPostgresDialect(createPostgresPool(database.url)) })
+      : new Kysely<DB>({
+          dialect: new WaymarkSqliteDialect(
+            openSqliteFile(database.file),
+            new WriteLock(database.writeLock),
+          ),
+        });
+  return {
+    db,
+    dialect: 'url' in database ? postgresDialect : sqliteDialect,
+    close: () => db.destroy(),
   };
 }

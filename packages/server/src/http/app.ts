@@ -18,7 +18,7 @@ import { createAuthService } from '../auth/auth.service.js';
 import { type Clock, systemClock } from '../auth/clock.js';
 import { checklistRoutes } from '../checklist/checklist.routes.js';
 import { DEFAULT_EVENT_RETENTION_DAYS } from '../config/config.js';
-import type { Database } from '../db/database.js';
+import { type Database, threadDatabaseOf } from '../db/database.js';
 import { enrollmentsRoutes } from '../enrollments/enrollments.routes.js';
 import { healthRoutes } from '../health/health.routes.js';
 import type { Mailer } from '../mail/mailer.js';
@@ -119,13 +119,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(replayRoutes({ database: options.database }));
   await app.register(timelineRoutes({ db, dialect: options.database.dialect }));
 
-  // An SQLite file is tracked on a thread of its own, beside the requests, which also commits
-  // the events (decisions 0015 and 0017).
-  const { sqlite } = options.database;
+  // The tracking runs on a thread of its own, beside the requests, which also commits the
+  // events (decisions 0015, 0017 and 0019); on this one only for an SQLite database in memory.
+  const thread = threadDatabaseOf(options.database);
   const tracker =
-    sqlite === undefined
+    thread === undefined
       ? createTracking({ database: options.database, clock, log: app.log })
-      : startTrackerThread({ ...sqlite, clock, log: app.log });
+      : startTrackerThread({ database: thread, clock, log: app.log });
   app.decorate('tracker', tracker);
   app.addHook('onReady', async () => tracker.start());
   app.addHook('onClose', async () => tracker.stop());

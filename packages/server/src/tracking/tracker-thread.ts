@@ -1,15 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../auth/clock.js';
-import type { WriteLock } from '../db/write-lock.js';
+import type { ThreadDatabase } from '../db/database.js';
 import type { BatchToWrite } from './event-batches.js';
 import type { AccountUserRow, StoredFlags } from './event-writer.js';
 import type { Tracking } from './tracking.js';
 
 /** What the tracking thread starts with. */
 export interface TrackerThreadData {
-  file: string;
-  writeLock: SharedArrayBuffer;
+  database: ThreadDatabase;
   now: string;
   pollMs: number;
   /** False for a thread started by a write after the tracking stopped: it writes, nothing more. */
@@ -47,23 +46,22 @@ const WORKER = new URL(
 );
 
 /**
- * The tracking of an SQLite file on a thread of its own, with its own connection, which also
- * writes the ingestion's events: the main thread answers requests, parses them and hands each
- * group commit over, and the thread commits it, answers which events were new, and tracks them
- * without their crossing back (decisions 0015 and 0017). The threads take turns at SQLite's one
- * writer through `writeLock` for everything else the main thread writes; the tracking computes
- * without it. Time is the main thread's `clock`, sent with every message. Events are written
- * after `stop()` too, by a thread that tracks nothing, which `start()` replaces.
+ * The tracking on a thread of its own, with its own connection, which also writes the
+ * ingestion's events: the main thread answers requests, parses them and hands each group commit
+ * over, and the thread commits it, answers which events were new, and tracks them without their
+ * crossing back (decisions 0015, 0017 and 0019). On an SQLite file the threads take turns at
+ * its one writer through the write lock for everything else the main thread writes; the
+ * tracking computes without it. Time is the main thread's `clock`, sent with every message.
+ * Events are written after `stop()` too, by a thread that tracks nothing, which `start()`
+ * replaces.
  */
 export function startTrackerThread({
-  file,
-  writeLock,
+  database,
   clock,
   log,
   pollMs = 1000,
 }: {
-  file: string;
-  writeLock: WriteLock;
+  database: ThreadDatabase;
   clock: Clock;
   log: FastifyBaseLogger;
   pollMs?: number;
@@ -84,8 +82,7 @@ export function startTrackerThread({
     if (current !== null) return current;
     const worker = new Worker(WORKER, {
       workerData: {
-        file,
-        writeLock: writeLock.buffer,
+        database,
         now: clock(),
         pollMs,
         tracking: !stopped,

@@ -1,22 +1,16 @@
 // The tracking on a thread of its own (`tracker-thread.ts` starts it): its own connection to
-// the SQLite file, the process's write lock, and the time of the main thread's last message.
-// It also commits the ingestion's events, and tracks them from there.
+// the database (to an SQLite file, with the process's write lock), and the time of the main
+// thread's last message. It also commits the ingestion's events, and tracks them from there.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
-import { Kysely } from 'kysely';
-import { sqliteDialect } from '../db/dialect.js';
-import type { DB } from '../db/schema.js';
-import { openSqliteFile, WaymarkSqliteDialect } from '../db/sqlite.js';
-import { WriteLock } from '../db/write-lock.js';
+import { openOnThread } from '../db/database.js';
 import type { ToTracker, TrackerThreadData } from './tracker-thread.js';
 import { createTracking } from './tracking.js';
 
 const port = parentPort;
 if (port === null) throw new Error('tracker-worker runs as a worker thread');
 const data = workerData as TrackerThreadData;
-const db = new Kysely<DB>({
-  dialect: new WaymarkSqliteDialect(openSqliteFile(data.file), new WriteLock(data.writeLock)),
-});
+const database = openOnThread(data.database);
 let now = data.now;
 
 /** Log calls go to the main thread's logger; an error travels as its name, message and stack. */
@@ -40,7 +34,7 @@ const log = Object.fromEntries(
 ) as unknown as FastifyBaseLogger;
 
 const tracking = createTracking({
-  database: { db, dialect: sqliteDialect },
+  database,
   clock: () => now,
   log,
   pollMs: data.pollMs,
@@ -59,7 +53,7 @@ port.on('message', (message: ToTracker) => {
         ? tracking.sweep()
         : message.type === 'settled'
           ? tracking.settled()
-          : tracking.stop().then(() => db.destroy());
+          : tracking.stop().then(() => database.close());
   work.then(
     (value) => port.postMessage({ type: 'done', id: message.id, value }),
     (error: unknown) => port.postMessage({ type: 'failed', id: message.id, error: String(error) }),
