@@ -1,6 +1,33 @@
 import type { Db } from '../db/database.js';
 import { type BatchRow, eventsOfBatch } from '../tracking/event-batches.js';
-import { BATCH_COLUMNS, type StoredEvent, TXID_AS_TEXT } from '../tracking/events.repo.js';
+import {
+  BATCH_COLUMNS,
+  type NewEvent,
+  type StoredEvent,
+  TXID_AS_TEXT,
+} from '../tracking/events.repo.js';
+import { T0 } from './factories.js';
+
+/** An event to store: acme's user ada synced a contact at T0, unless `fields` say otherwise. */
+export function newEvent(
+  workspaceId: string,
+  messageId: string,
+  fields: Partial<NewEvent> = {},
+): NewEvent {
+  return {
+    workspace_id: workspaceId,
+    message_id: messageId,
+    type: 'track',
+    event: 'Contact Synced',
+    account_key: 'acme',
+    user_id: 'ada',
+    anonymous_id: null,
+    timestamp: T0,
+    received_at: T0,
+    payload: '{}',
+    ...fields,
+  };
+}
 
 /**
  * Every stored event (of one workspace, when given), in commit order, committed or not: what a

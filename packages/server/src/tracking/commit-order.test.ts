@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { describeEngines } from '../testing/describe-engines.js';
-import { makeWorkspace, T0 } from '../testing/factories.js';
+import { makeWorkspace } from '../testing/factories.js';
+import { newEvent } from '../testing/stored-events.js';
 import { committedExactly, type EventCursor, eventsAfter } from './events.repo.js';
 import { insertEvents } from './events-insert.repo.js';
 
@@ -16,18 +17,7 @@ describeEngines('events in commit order', (use) => {
       await insertEvents(
         db,
         dialect,
-        Array.from({ length: size }, () => ({
-          workspace_id: workspaceId,
-          message_id: `m${++sent}`,
-          type: 'track',
-          event: 'Contact Synced',
-          account_key: 'acme',
-          user_id: 'ada',
-          anonymous_id: null,
-          timestamp: T0,
-          received_at: T0,
-          payload: '{}',
-        })),
+        Array.from({ length: size }, () => newEvent(workspaceId, `m${++sent}`)),
       );
     }
     const stored = (await eventsAfter(db, dialect, origin, 100_000)).slice(before);

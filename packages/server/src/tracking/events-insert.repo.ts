@@ -68,8 +68,9 @@ export interface InsertedBatches {
 /**
  * Runs `work` in a transaction, first taking every message id as new where that saves round
  * trips (PostgreSQL): a known id then fails the whole transaction with a unique violation, and it
- * runs once more with `assumeNew` false, which tells the known ids apart. Retries are rare; the
- * savepoint that would otherwise guard the de-duplication costs two round trips a commit.
+ * runs once more with `assumeNew` false, which tells the known ids apart. Retries are rare (each
+ * leaves the violation in PostgreSQL's own log); the savepoint that would otherwise guard the
+ * de-duplication costs two round trips a commit.
  */
 export async function inEventsTransaction<T>(
   db: Db,
@@ -235,27 +236,20 @@ async function newMessagesByArrays(db: Db, batches: readonly BatchToWrite[]): Pr
  * (one round trip); a known id fails it with a unique violation (see `inEventsTransaction`).
  */
 async function insertAllAsNew(db: Db, batches: readonly BatchToWrite[]): Promise<InsertedBatches> {
-  // A batch of no calls stores no row, as in `insertBatches`.
-  const withCalls = batches.filter((batch) => batch.content.size > 0);
   const { ids, txid } = await insertBatchesByArrays(
     db,
-    withCalls.map((batch) => batch.content),
+    batches.map((batch) => batch.content),
     {
       before: `with ids as (${INSERT_MESSAGES_BY_BATCH})`,
-      parameters: messageIdParameters(withCalls),
+      parameters: messageIdParameters(batches),
     },
   );
-  let k = 0;
   return {
-    stored: batches.map((batch) =>
-      batch.content.size === 0
-        ? null
-        : {
-            id: ids[k++] as number,
-            content: batch.content,
-            isNew: new Uint8Array(batch.content.size).fill(1),
-          },
-    ),
+    stored: batches.map((batch, k) => ({
+      id: ids[k] as number,
+      content: batch.content,
+      isNew: new Uint8Array(batch.content.size).fill(1),
+    })),
     txid,
   };
 }

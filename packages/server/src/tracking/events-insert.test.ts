@@ -1,40 +1,26 @@
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEngines } from '../testing/describe-engines.js';
-import { makeWorkspace, T0 } from '../testing/factories.js';
-import { storedEvents } from '../testing/stored-events.js';
-import type { NewEvent } from './events.repo.js';
+import { makeWorkspace } from '../testing/factories.js';
+import { newEvent, storedEvents } from '../testing/stored-events.js';
 import { insertEvents } from './events-insert.repo.js';
 
 describeEngines('storing events', (use, engine) => {
-  const event = (workspaceId: string, messageId: string, payload = '{}'): NewEvent => ({
-    workspace_id: workspaceId,
-    message_id: messageId,
-    type: 'track',
-    event: 'Contact Synced',
-    account_key: 'acme',
-    user_id: 'ada',
-    anonymous_id: null,
-    timestamp: T0,
-    received_at: T0,
-    payload,
-  });
-
   it('stores each message id once: a copy in the same insert or a later one is skipped', async () => {
     const { db, dialect } = use();
     const workspaceId = (await makeWorkspace(db)).id;
     const first = await insertEvents(db, dialect, [
-      event(workspaceId, 'a'),
-      event(workspaceId, 'b'),
-      event(workspaceId, 'a'),
+      newEvent(workspaceId, 'a'),
+      newEvent(workspaceId, 'b'),
+      newEvent(workspaceId, 'a'),
     ]);
     expect(first.seqs.map((seq) => seq !== null)).toEqual([true, true, false]);
     const second = await insertEvents(db, dialect, [
-      event(workspaceId, 'b'),
-      event(workspaceId, 'c'),
+      newEvent(workspaceId, 'b'),
+      newEvent(workspaceId, 'c'),
     ]);
     expect(second.seqs.map((seq) => seq !== null)).toEqual([false, true]);
-    const again = await insertEvents(db, dialect, [event(workspaceId, 'c')]);
+    const again = await insertEvents(db, dialect, [newEvent(workspaceId, 'c')]);
     expect(again.seqs).toEqual([null]);
 
     const stored = await storedEvents(db, workspaceId);
@@ -44,7 +30,7 @@ describeEngines('storing events', (use, engine) => {
     );
     // Another workspace's same ids are its own.
     const otherId = (await makeWorkspace(db)).id;
-    const other = await insertEvents(db, dialect, [event(otherId, 'a'), event(otherId, 'c')]);
+    const other = await insertEvents(db, dialect, [newEvent(otherId, 'a'), newEvent(otherId, 'c')]);
     expect(other.seqs.every((seq) => seq !== null)).toBe(true);
   });
 
@@ -53,7 +39,9 @@ describeEngines('storing events', (use, engine) => {
       const { db, dialect } = use();
       const workspaceId = (await makeWorkspace(db)).id;
       const payload = JSON.stringify({ type: 'track', properties: { note: 'x'.repeat(8_000) } });
-      const { seqs } = await insertEvents(db, dialect, [event(workspaceId, 'long', payload)]);
+      const { seqs } = await insertEvents(db, dialect, [
+        newEvent(workspaceId, 'long', { payload }),
+      ]);
       const { rows } = await sql<{ method: string | null }>`
         select pg_column_compression(payloads) as method from event_batches
         where workspace_id = ${workspaceId}`.execute(db);
