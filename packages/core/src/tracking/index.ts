@@ -1,4 +1,4 @@
-export { isoInstant } from './iso-instant.js';
+export { instantMs, isoInstant } from './iso-instant.js';
 export {
   type Activity,
   applyActivity,

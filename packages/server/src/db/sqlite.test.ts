@@ -5,6 +5,7 @@ import { Kysely, sql } from 'kysely';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   openSqliteFile,
+  SqliteConnectionWaitError,
   sqliteDriver,
   WaymarkSqliteDialect,
   withDeferredWrites,
@@ -45,6 +46,8 @@ describe('SQLite as Waymark runs it', () => {
     const fresh = openSqliteFile(fileIn());
     fresh.exec('create table t (x integer)');
     expect(fresh.pragma('page_size', { simple: true })).toBe(16_384);
+    // Statement journals in memory, never in a temporary file (2 = MEMORY).
+    expect(fresh.pragma('temp_store', { simple: true })).toBe(2);
     fresh.close();
 
     const older = fileIn();
@@ -97,6 +100,53 @@ describe('SQLite as Waymark runs it', () => {
         n: 50,
       });
     } finally {
+      await db.destroy();
+    }
+  });
+
+  it('hands its one connection to queries in the order they asked for it', async () => {
+    const db = new Kysely<{ t: { x: number } }>({
+      dialect: new WaymarkSqliteDialect(openSqliteFile(fileIn())),
+    });
+    try {
+      await sql`create table t (x integer)`.execute(db);
+      const order: number[] = [];
+      // Each transaction holds the connection across turns of the event loop.
+      await Promise.all(
+        [1, 2, 3].map((x) =>
+          db.transaction().execute(async (trx) => {
+            await new Promise((resolve) => setImmediate(resolve));
+            await trx.insertInto('t').values({ x }).execute();
+            order.push(x);
+          }),
+        ),
+      );
+      expect(order).toEqual([1, 2, 3]);
+      expect(await db.selectFrom('t').select('x').orderBy('x').execute()).toHaveLength(3);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('fails a query that waits for the connection its own transaction holds, not hangs', async () => {
+    const db = new Kysely<{ t: { x: number } }>({
+      dialect: new WaymarkSqliteDialect(openSqliteFile(fileIn())),
+    });
+    try {
+      await sql`create table t (x integer)`.execute(db);
+      vi.useFakeTimers();
+      const stuck = db.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ x: 1 }).execute();
+        await db.insertInto('t').values({ x: 2 }).execute(); // `db`, not `trx`: waits on itself
+      });
+      const failed = expect(stuck).rejects.toThrow(SqliteConnectionWaitError);
+      await vi.advanceTimersByTimeAsync(15_000);
+      await failed;
+      vi.useRealTimers();
+      // Rolled back, and the connection is free again.
+      expect(await db.selectFrom('t').select('x').execute()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
       await db.destroy();
     }
   });

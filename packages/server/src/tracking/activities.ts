@@ -1,4 +1,4 @@
-import type { EventRef, MetricValue, TrackedActivity } from '@waymark/core';
+import { type EventRef, instantMs, type MetricValue, type TrackedActivity } from '@waymark/core';
 import type { StoredEvent } from './events.repo.js';
 
 /**
@@ -37,7 +37,7 @@ class StoredActivity implements TrackedActivity {
   constructor(stored: ActivitySource, traits?: Record<string, MetricValue>) {
     this.event = stored.type === 'track' ? stored.event : null;
     this.user = stored.type === 'group' ? null : (stored.user_id ?? stored.anonymous_id);
-    this.at = Date.parse(stored.timestamp);
+    this.at = instantMs(stored.timestamp);
     if (traits !== undefined) this.traits = traits;
     this.#stored = stored;
   }

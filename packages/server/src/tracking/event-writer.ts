@@ -49,7 +49,7 @@ export function createEventWriter({
   return async ({ batches, users }) => {
     const delivered = expectStored();
     try {
-      const { after, inserted } = await inEventsTransaction(db, dialect, async (trx, assumeNew) => {
+      const { after, inserted } = await inEventsTransaction(db, async (trx, assumeNew) => {
         const after = sequential ? await lastSeq(trx) : null;
         const inserted = await insertBatches(trx, dialect, batches, assumeNew);
         // One row per user: PostgreSQL refuses an upsert that touches a row twice.

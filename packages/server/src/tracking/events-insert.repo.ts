@@ -66,19 +66,17 @@ export interface InsertedBatches {
 }
 
 /**
- * Runs `work` in a transaction, first taking every message id as new where that saves round
- * trips (PostgreSQL): a known id then fails the whole transaction with a unique violation, and it
- * runs once more with `assumeNew` false, which tells the known ids apart. Retries are rare (each
- * leaves the violation in PostgreSQL's own log); the savepoint that would otherwise guard the
- * de-duplication costs two round trips a commit.
+ * Runs `work` in a transaction, first taking every message id as new (`assumeNew`): a known id
+ * then fails the whole transaction with a unique violation, and it runs once more with
+ * `assumeNew` false, which tells the known ids apart. Retries are rare; guarding each
+ * de-duplication with a savepoint instead cost every commit: two round trips on PostgreSQL, and
+ * on SQLite a copy of every page the ids' insert touched (5% of the writing thread, measured).
  */
 export async function inEventsTransaction<T>(
   db: Db,
-  dialect: Dialect,
   work: (trx: Db, assumeNew: boolean) => Promise<T>,
 ): Promise<T> {
   const attempt = (assumeNew: boolean) => db.transaction().execute((trx) => work(trx, assumeNew));
-  if (!dialect.capabilities.columnArraysInsert) return attempt(false);
   try {
     return await attempt(true);
   } catch (error) {
@@ -90,9 +88,8 @@ export async function inEventsTransaction<T>(
 /**
  * Stores batches of calls, skipping the calls whose message id the workspace already has (a
  * retried request). The de-duplication comes first, and only the new calls go into their
- * batch's row, numbered from 0; a batch of retries alone stores no row. With `assumeNew`
- * (PostgreSQL only, see `inEventsTransaction`) every call is taken as new, and the ids and the
- * rows go in one statement.
+ * batch's row, numbered from 0; a batch of retries alone stores no row. With `assumeNew` (see
+ * `inEventsTransaction`) every call is taken as new, and a known id fails the insert.
  */
 export async function insertBatches(
   db: Db,
@@ -102,14 +99,18 @@ export async function insertBatches(
 ): Promise<InsertedBatches> {
   // Atomic on its own too: the de-duplication entries go in with their batches, or not at all.
   if (!db.isTransaction) {
-    return inEventsTransaction(db, dialect, (trx, assumeNew) =>
+    return inEventsTransaction(db, (trx, assumeNew) =>
       insertBatches(trx, dialect, batches, assumeNew),
     );
   }
-  if (assumeNew) return insertAllAsNew(db, batches);
+  if (assumeNew) {
+    return dialect.capabilities.columnArraysInsert
+      ? insertAllAsNew(db, batches)
+      : insertAllAsNewEach(db, batches);
+  }
   const isNew = dialect.capabilities.columnArraysInsert
     ? await newMessagesByArrays(db, batches)
-    : await newMessagesOneBatchAtATime(db, batches);
+    : await newMessagesOneByOne(db, batches);
   const rows: StoredBatch[] = [];
   const stored: (StoredBatch | null)[] = [];
   let at = 0;
@@ -147,45 +148,40 @@ export async function insertBatches(
 const INSERT_MESSAGE = `insert into event_ids (workspace_id, message_id) values (?, ?)
   on conflict (workspace_id, message_id) do nothing`;
 
-/** A batch's message ids in one statement, which says how many were new (SQLite). */
-const INSERT_MESSAGES = `insert into event_ids (workspace_id, message_id)
-  select ?, value from json_each(?) where true
-  on conflict (workspace_id, message_id) do nothing`;
+/** SQLite: 1 for each message id that was new, in order; each id goes in alone, to tell. */
+async function newMessagesOneByOne(db: Db, batches: readonly BatchToWrite[]): Promise<Uint8Array> {
+  const inserted = await insertEachRow(
+    db as Kysely<unknown>,
+    INSERT_MESSAGE,
+    batches.flatMap(({ content, messageIds }) =>
+      (JSON.parse(messageIds) as string[]).map((id) => [content.workspace_id, id]),
+    ),
+  );
+  return Uint8Array.from(inserted, (rowid) => (rowid === null ? 0 : 1));
+}
 
 /**
- * SQLite: 1 for each message id that was new, in order. A batch's ids go in one statement: half
- * the cost of a statement an id (0.6–0.9 against 1.3–1.9 µs an id, measured). Where some were
- * known (a retry), that statement is taken back and each id goes in alone, to tell which.
+ * SQLite: a batch's message ids in one statement, which a known id fails: half the cost of a
+ * statement an id (0.6–0.9 against 1.3–1.9 µs an id, measured).
  */
-async function newMessagesOneBatchAtATime(
+const INSERT_NEW_MESSAGES = `insert into event_ids (workspace_id, message_id)
+  select ?, value from json_each(?)`;
+
+/** SQLite, taking every call as new (see `inEventsTransaction`). */
+async function insertAllAsNewEach(
   db: Db,
   batches: readonly BatchToWrite[],
-): Promise<Uint8Array> {
-  const run = (text: string, parameters: unknown[] = []) =>
-    db.executeQuery(CompiledQuery.raw(text, parameters));
-  const isNew = new Uint8Array(batches.reduce((sum, batch) => sum + batch.content.size, 0));
-  let at = 0;
-  for (const batch of batches) {
-    const { workspace_id: workspaceId, size } = batch.content;
-    await run('savepoint event_ids');
-    const { numAffectedRows } = await run(INSERT_MESSAGES, [workspaceId, batch.messageIds]);
-    if (Number(numAffectedRows) === size) {
-      isNew.fill(1, at, at + size);
-    } else {
-      await run('rollback to event_ids');
-      const inserted = await insertEachRow(
-        db as Kysely<unknown>,
-        INSERT_MESSAGE,
-        (JSON.parse(batch.messageIds) as string[]).map((id) => [workspaceId, id]),
-      );
-      inserted.forEach((rowid, i) => {
-        isNew[at + i] = rowid === null ? 0 : 1;
-      });
-    }
-    await run('release event_ids');
-    at += size;
+): Promise<InsertedBatches> {
+  for (const { content, messageIds } of batches) {
+    await db.executeQuery(
+      CompiledQuery.raw(INSERT_NEW_MESSAGES, [content.workspace_id, messageIds]),
+    );
   }
-  return isNew;
+  const { ids, txid } = await insertBatchesEach(
+    db,
+    batches.map((batch) => batch.content),
+  );
+  return allNew(batches, ids, txid);
 }
 
 const messageKey = (workspaceId: string, messageId: string) => `${workspaceId}\u0000${messageId}`;
@@ -244,15 +240,21 @@ async function insertAllAsNew(db: Db, batches: readonly BatchToWrite[]): Promise
       parameters: messageIdParameters(batches),
     },
   );
-  return {
-    stored: batches.map((batch, k) => ({
-      id: ids[k] as number,
-      content: batch.content,
-      isNew: new Uint8Array(batch.content.size).fill(1),
-    })),
-    txid,
-  };
+  return allNew(batches, ids, txid);
 }
+
+const allNew = (
+  batches: readonly BatchToWrite[],
+  ids: number[],
+  txid: string,
+): InsertedBatches => ({
+  stored: batches.map((batch, k) => ({
+    id: ids[k] as number,
+    content: batch.content,
+    isNew: new Uint8Array(batch.content.size).fill(1),
+  })),
+  txid,
+});
 
 const INSERT_BATCH = `insert into event_batches (${CONTENT_COLUMNS.join(', ')})
   values (${CONTENT_COLUMNS.map(() => '?').join(', ')})`;
