@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Dialect } from '../db/dialect.js';
 import { dayOfMs } from './account-ref.js';
@@ -89,14 +89,14 @@ export const batchOrder = (dialect: Dialect, direction?: 'asc' | 'desc') =>
 
 /** The highest `seq` stored so far (0 when none). */
 export async function lastSeq(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom('event_batches')
-    .select(['id', 'size'])
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const {
+    rows: [row],
+  } = await db.executeQuery<{ id: number; size: number }>(LAST_BATCH);
   return row === undefined ? 0 : seqOf(Number(row.id), Number(row.size) - 1);
 }
+
+// Read with every commit: written out once, as the builder would on either engine.
+const LAST_BATCH = CompiledQuery.raw('select id, size from event_batches order by id desc limit 1');
 
 /** Batches read at once by a reader that takes events in commit order. */
 const BATCHES_AT_ONCE = 16;

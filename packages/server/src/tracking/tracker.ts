@@ -11,6 +11,7 @@ import {
   trackProgram,
 } from '@waymark/core';
 import type { FastifyBaseLogger } from 'fastify';
+import { CompiledQuery } from 'kysely';
 import type { Account } from '../accounts/accounts.repo.js';
 import type { Clock } from '../auth/clock.js';
 import { fromDbJson } from '../db/codec.js';
@@ -852,12 +853,14 @@ async function keptOrRead<V>(
   return values;
 }
 
+// Read two or three times a chunk: written out once, as the builder would on either engine.
+const TRACKING_VERSION = CompiledQuery.raw('select changes from tracking_version where id = 1');
+
 async function trackingVersion(db: Db): Promise<string> {
-  const row = await db
-    .selectFrom('tracking_version')
-    .select('changes')
-    .where('id', '=', 1)
-    .executeTakeFirstOrThrow();
+  const {
+    rows: [row],
+  } = await db.executeQuery<{ changes: number | string }>(TRACKING_VERSION);
+  if (row === undefined) throw new Error('tracking_version has no row');
   return String(row.changes);
 }
 

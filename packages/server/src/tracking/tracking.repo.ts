@@ -1,5 +1,5 @@
 import { emptyMetricState, type MetricState } from '@waymark/core';
-import type { Insertable } from 'kysely';
+import { CompiledQuery, type Insertable } from 'kysely';
 import { type Account, toAccount } from '../accounts/accounts.repo.js';
 import { fromDbJson, toCount, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
@@ -208,14 +208,14 @@ export async function claimRebuilds(
 
 /** Whether any enrollment waits for its metrics to be rebuilt: read without claiming one. */
 export async function rebuildsRequested(db: Db): Promise<boolean> {
-  const row = await db
-    .selectFrom('enrollment_metrics')
-    .select('enrollment_id')
-    .where('rebuild_requested_at', 'is not', null)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+  const { rows } = await db.executeQuery(REBUILD_REQUESTED);
+  return rows.length > 0;
 }
+
+// Asked with every chunk: written out once, as the builder would on either engine.
+const REBUILD_REQUESTED = CompiledQuery.raw(
+  'select enrollment_id from enrollment_metrics where rebuild_requested_at is not null limit 1',
+);
 
 export async function updateAccountTraits(
   db: Db,
