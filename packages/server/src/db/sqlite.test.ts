@@ -104,12 +104,21 @@ describe('SQLite as Waymark runs it', () => {
     }
   });
 
-  it('hands its one connection to queries in the order they asked for it', async () => {
-    const db = new Kysely<{ t: { x: number } }>({
-      dialect: new WaymarkSqliteDialect(openSqliteFile(fileIn())),
-    });
+  type T = { t: { x: number } };
+  /** `work` on a Kysely over a new file holding table `t`, as Waymark's driver runs it. */
+  const onNewFile = async (work: (db: Kysely<T>) => Promise<void>) => {
+    const db = new Kysely<T>({ dialect: new WaymarkSqliteDialect(openSqliteFile(fileIn())) });
     try {
       await sql`create table t (x integer)`.execute(db);
+      await work(db);
+    } finally {
+      vi.useRealTimers();
+      await db.destroy();
+    }
+  };
+
+  it('hands its one connection to queries in the order they asked for it', () =>
+    onNewFile(async (db) => {
       const order: number[] = [];
       // Each transaction holds the connection across turns of the event loop.
       await Promise.all(
@@ -123,17 +132,10 @@ describe('SQLite as Waymark runs it', () => {
       );
       expect(order).toEqual([1, 2, 3]);
       expect(await db.selectFrom('t').select('x').orderBy('x').execute()).toHaveLength(3);
-    } finally {
-      await db.destroy();
-    }
-  });
+    }));
 
-  it('fails a query that waits for the connection its own transaction holds, not hangs', async () => {
-    const db = new Kysely<{ t: { x: number } }>({
-      dialect: new WaymarkSqliteDialect(openSqliteFile(fileIn())),
-    });
-    try {
-      await sql`create table t (x integer)`.execute(db);
+  it('fails a query that waits for the connection its own transaction holds, not hangs', () =>
+    onNewFile(async (db) => {
       vi.useFakeTimers();
       const stuck = db.transaction().execute(async (trx) => {
         await trx.insertInto('t').values({ x: 1 }).execute();
@@ -145,13 +147,8 @@ describe('SQLite as Waymark runs it', () => {
       vi.useRealTimers();
       // Rolled back, and the connection is free again.
       expect(await db.selectFrom('t').select('x').execute()).toEqual([]);
-    } finally {
-      vi.useRealTimers();
-      await db.destroy();
-    }
-  });
+    }));
 
-  type T = { t: { x: number } };
   /** Two connections to one file, as the main thread and the tracking thread hold them. */
   const twoConnections = async () => {
     const file = fileIn();
