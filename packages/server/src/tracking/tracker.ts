@@ -57,10 +57,11 @@ const CHECKPOINT_MS = 1000;
  */
 const INDEX_MS = 2000;
 /**
- * Enrollments whose metrics stay in memory between checkpoints (and whose progress stays
- * between chunks), beyond which they are read.
+ * Enrollments whose metrics stay in memory between checkpoints (and accounts, enrollments and
+ * progress between chunks), at most: past it, those kept longest are dropped, and read again
+ * when next needed.
  */
-const MAX_CACHED_METRICS = 20_000;
+const MAX_KEPT = 20_000;
 /** Events handed over by the ingestion and not yet tracked, beyond which they are read back. */
 const MAX_HANDED_EVENTS = 50_000;
 /** Chunks computed in vain in a row (their inputs changed), after which one holds the lock. */
@@ -81,6 +82,8 @@ export interface TrackerOptions {
   chunkSize?: number;
   /** How often to look for events other processes stored, in ms. */
   pollMs?: number;
+  /** Enrollments and accounts kept in memory, at most (see MAX_KEPT). */
+  maxKept?: number;
 }
 
 /**
@@ -103,6 +106,7 @@ export function createTracker({
   log,
   chunkSize = dialect.capabilities.optimisticTracking ? CHUNK_SIZE.optimistic : CHUNK_SIZE.locked,
   pollMs = 1000,
+  maxKept = MAX_KEPT,
 }: TrackerOptions) {
   const programs = new Map<string, TrackedProgram>();
   let running: Promise<void> | null = null;
@@ -135,9 +139,8 @@ export function createTracker({
   // only; null otherwise). A chunk's own writes are applied here as it makes them.
   const inputs = {
     version: null as string | null,
-    /** By workspace, then by external id. */
-    accounts: new Map<string, Map<string, Account>>(),
-    accountCount: 0,
+    /** By workspace and external id (`accountKey`). */
+    accounts: new Map<string, Account>(),
     /** Active enrollments, by account id. */
     enrollments: new Map<string, TrackedEnrollment[]>(),
     progress: new Map<string, MilestoneProgress[]>(),
@@ -145,19 +148,12 @@ export function createTracker({
     clearFlags: new Set<string>(),
   };
   function keepAccount(workspaceId: string, account: Account): void {
-    let kept = inputs.accounts.get(workspaceId);
-    if (kept === undefined) {
-      kept = new Map();
-      inputs.accounts.set(workspaceId, kept);
-    }
-    if (!kept.has(account.externalId)) inputs.accountCount += 1;
-    kept.set(account.externalId, account);
+    inputs.accounts.set(accountKey(workspaceId, account.externalId), account);
   }
 
   function forgetInputs(): void {
     inputs.version = null;
     inputs.accounts.clear();
-    inputs.accountCount = 0;
     inputs.enrollments.clear();
     inputs.progress.clear();
     inputs.clearFlags.clear();
@@ -237,7 +233,7 @@ export function createTracker({
     stored = position;
     dirty.clear();
     checkpointedAt = performance.now();
-    if (metrics.size > MAX_CACHED_METRICS) metrics.clear();
+    dropOldest(metrics, maxKept);
   }
 
   /**
@@ -346,9 +342,14 @@ export function createTracker({
           const version = await trackingVersion(connection);
           // Changed by anyone else (or by this tracker outside a chunk, but for a checkpoint of
           // its own) since the last chunk.
-          const kept = Math.max(inputs.accountCount, inputs.progress.size, inputs.clearFlags.size);
-          if (version !== inputs.version || kept > MAX_CACHED_METRICS) {
-            forgetInputs();
+          if (version !== inputs.version) forgetInputs();
+          for (const kept of [
+            inputs.accounts,
+            inputs.enrollments,
+            inputs.progress,
+            inputs.clearFlags,
+          ]) {
+            dropOldest(kept, maxKept);
           }
           inputs.version = null;
           return { version, value: await work(connection) };
@@ -382,10 +383,9 @@ export function createTracker({
     workspaceId: string,
     externalIds: readonly string[],
   ): Promise<Map<string, Account>> {
-    const kept = inputs.accounts.get(workspaceId);
     return keptOrRead(
       externalIds,
-      (externalId) => kept?.get(externalId),
+      (externalId) => inputs.accounts.get(accountKey(workspaceId, externalId)),
       (missing) => accountsByExternalId(trx, workspaceId, missing),
       (_, account) => keepAccount(workspaceId, account),
     );
@@ -851,6 +851,24 @@ async function keptOrRead<V>(
     keep(key, value);
   }
   return values;
+}
+
+/**
+ * Drops the entries `kept` holds beyond `max`, those set first (a map or set iterates in the
+ * order its keys were added): an entry in use is read again at worst once every `max` new ones.
+ */
+function dropOldest(kept: Map<string, unknown> | Set<string>, max: number): void {
+  let excess = kept.size - max;
+  if (excess <= 0) return;
+  for (const key of kept.keys()) {
+    kept.delete(key);
+    if (--excess === 0) return;
+  }
+}
+
+/** An account's key among those kept: workspace ids hold no "/". */
+function accountKey(workspaceId: string, externalId: string): string {
+  return `${workspaceId}/${externalId}`;
 }
 
 // Read two or three times a chunk: written out once, as the builder would on either engine.

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEngines } from '../testing/engines.js';
+import { makeAccount, T0 } from '../testing/factories.js';
+import { call, startTestServer, type TestServer } from '../testing/test-server.js';
+import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import { createTracker } from './tracker.js';
+
+const HOUR = 3_600_000;
+const SYNC_COUNT = 'event_count:Contact Synced:{"status":"ok"}:all';
+const at = (hoursBeforeT0: number) => new Date(Date.parse(T0) - hoursBeforeT0 * HOUR).toISOString();
+
+/**
+ * The tracking keeps at most so many enrollments' metrics (and, on SQLite, accounts, enrollments
+ * and progress) in memory; past it, it drops those kept longest and reads them again. With room
+ * for two of six accounts, every chunk and checkpoint drops some: what it tracks must be what it
+ * would track with room for all (`trackedProgram`: `sync` completes at the third "Contact
+ * Synced").
+ */
+describe.each(testEngines())(
+  'the tracking, with room for fewer accounts than it tracks [%s]',
+  (engine) => {
+    let server: TestServer;
+    let space: TrackingWorkspace;
+
+    beforeAll(async () => {
+      server = await startTestServer(engine);
+      space = await trackingWorkspace(server);
+      // This file's tracker alone follows the events.
+      await server.app.tracker.stop();
+    });
+    afterAll(async () => server.close());
+
+    it('counts every event once and completes each milestone at its deciding event', async () => {
+      const accounts = [];
+      for (let i = 0; i < 6; i++) {
+        const externalId = `kept-${i}`;
+        const account = await makeAccount(server.database.db, space.workspace.id, { externalId });
+        const enrolled = await call(server, 'POST', `/api/v1/accounts/${account.id}/enrollments`, {
+          as: space.admin,
+          body: { programKey: 'tracked', startedAt: at(100) },
+        });
+        expect(enrolled.status, enrolled.text).toBe(201);
+        accounts.push({ externalId, id: account.id, enrollmentId: enrolled.json.id as string });
+      }
+      const tracker = createTracker({
+        database: server.database,
+        clock: server.clock,
+        log: server.app.log,
+        maxKept: 2,
+        chunkSize: 4,
+      });
+      const rounds = 4;
+      const timeOf = (round: number) => at(50 - round);
+      try {
+        for (let round = 1; round <= rounds; round++) {
+          const sent = await call(server, 'POST', '/v1/batch', {
+            headers: { authorization: basicAuth(space.writeKey) },
+            body: {
+              batch: accounts.map(({ externalId }) => ({
+                type: 'track',
+                event: 'Contact Synced',
+                userId: 'ada',
+                messageId: `${externalId}-${round}`,
+                properties: { status: 'ok' },
+                context: { groupId: externalId },
+                timestamp: timeOf(round),
+              })),
+            },
+          });
+          expect(sent.status, sent.text).toBe(200);
+          // Each round in two chunks and a checkpoint.
+          await tracker.settled();
+        }
+      } finally {
+        await tracker.stop();
+      }
+
+      for (const account of accounts) {
+        const res = await call(server, 'GET', `/api/v1/accounts/${account.id}/progress`, {
+          as: space.admin,
+        });
+        expect(res.status, res.text).toBe(200);
+        const sync = res.json.enrollments[0].milestones.find(
+          (m: { key: string }) => m.key === 'sync',
+        );
+        expect(sync, account.externalId).toMatchObject({
+          status: 'completed',
+          completedAt: timeOf(3),
+          source: 'automatic',
+        });
+        expect(sync.evidence.event.messageId).toBe(`${account.externalId}-3`);
+
+        const stored = await server.database.db
+          .selectFrom('enrollment_metrics')
+          .select(['state', 'rebuild_requested_at'])
+          .where('enrollment_id', '=', account.enrollmentId)
+          .executeTakeFirstOrThrow();
+        expect(stored.rebuild_requested_at).toBeNull();
+        const state = JSON.parse(stored.state) as { counts: Record<string, number> };
+        expect(state.counts[SYNC_COUNT], account.externalId).toBe(rounds);
+
+        const completions = await server.database.db
+          .selectFrom('audit_events')
+          .select('id')
+          .where('workspace_id', '=', space.workspace.id)
+          .where('action', '=', 'milestone.completed')
+          .where('entity_id', '=', `${account.enrollmentId}/sync`)
+          .execute();
+        expect(completions).toHaveLength(1);
+      }
+    });
+  },
+);
