@@ -139,8 +139,9 @@ export function createTracker({
   // only; null otherwise). A chunk's own writes are applied here as it makes them.
   const inputs = {
     version: null as string | null,
-    /** By workspace and external id (`accountKey`). */
-    accounts: new Map<string, Account>(),
+    /** By workspace, then by external id. */
+    accounts: new Map<string, Map<string, Account>>(),
+    accountCount: 0,
     /** Active enrollments, by account id. */
     enrollments: new Map<string, TrackedEnrollment[]>(),
     progress: new Map<string, MilestoneProgress[]>(),
@@ -148,12 +149,31 @@ export function createTracker({
     clearFlags: new Set<string>(),
   };
   function keepAccount(workspaceId: string, account: Account): void {
-    inputs.accounts.set(accountKey(workspaceId, account.externalId), account);
+    let kept = inputs.accounts.get(workspaceId);
+    if (kept === undefined) {
+      kept = new Map();
+      inputs.accounts.set(workspaceId, kept);
+    }
+    if (!kept.has(account.externalId)) inputs.accountCount += 1;
+    kept.set(account.externalId, account);
+  }
+
+  /** Drops the accounts kept beyond `maxKept`, those kept longest in each workspace first. */
+  function dropOldestAccounts(): void {
+    for (const [workspaceId, kept] of inputs.accounts) {
+      const excess = inputs.accountCount - maxKept;
+      if (excess <= 0) return;
+      const dropped = Math.min(excess, kept.size);
+      dropOldest(kept, kept.size - dropped);
+      inputs.accountCount -= dropped;
+      if (kept.size === 0) inputs.accounts.delete(workspaceId);
+    }
   }
 
   function forgetInputs(): void {
     inputs.version = null;
     inputs.accounts.clear();
+    inputs.accountCount = 0;
     inputs.enrollments.clear();
     inputs.progress.clear();
     inputs.clearFlags.clear();
@@ -343,12 +363,8 @@ export function createTracker({
           // Changed by anyone else (or by this tracker outside a chunk, but for a checkpoint of
           // its own) since the last chunk.
           if (version !== inputs.version) forgetInputs();
-          for (const kept of [
-            inputs.accounts,
-            inputs.enrollments,
-            inputs.progress,
-            inputs.clearFlags,
-          ]) {
+          dropOldestAccounts();
+          for (const kept of [inputs.enrollments, inputs.progress, inputs.clearFlags]) {
             dropOldest(kept, maxKept);
           }
           inputs.version = null;
@@ -383,9 +399,10 @@ export function createTracker({
     workspaceId: string,
     externalIds: readonly string[],
   ): Promise<Map<string, Account>> {
+    const kept = inputs.accounts.get(workspaceId);
     return keptOrRead(
       externalIds,
-      (externalId) => inputs.accounts.get(accountKey(workspaceId, externalId)),
+      (externalId) => kept?.get(externalId),
       (missing) => accountsByExternalId(trx, workspaceId, missing),
       (_, account) => keepAccount(workspaceId, account),
     );
@@ -864,11 +881,6 @@ function dropOldest(kept: Map<string, unknown> | Set<string>, max: number): void
     kept.delete(key);
     if (--excess === 0) return;
   }
-}
-
-/** An account's key among those kept: workspace ids hold no "/". */
-function accountKey(workspaceId: string, externalId: string): string {
-  return `${workspaceId}/${externalId}`;
 }
 
 // Read two or three times a chunk: written out once, as the builder would on either engine.
