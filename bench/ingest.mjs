@@ -665,15 +665,17 @@ async function drive({
         await onMeasureStart?.(serverBefore);
       }
       const counted = measuring && now < stopAt;
+      // Which fifth of the measured window this answer came in, if in it.
+      const fifth = counted
+        ? Math.min(4, Math.floor(((now - measureFrom) / (stopAt - measureFrom)) * 5))
+        : null;
       if (response.status >= 200 && response.status < 300) {
-        if (counted) {
+        if (fifth !== null) {
           counts.events += events;
           counts.requests++;
-          counts.byFifth[
-            Math.min(4, Math.floor(((now - measureFrom) / (stopAt - measureFrom)) * 5))
-          ] += events;
+          counts.byFifth[fifth] += events;
         }
-        if (marker !== null) onAck?.(marker, now, counted);
+        if (marker !== null) onAck?.(marker, now, fifth);
       } else {
         counts.failures++;
         counts.firstFailure ??= `${response.status} ${response.text.slice(0, 300)}`;
@@ -770,8 +772,9 @@ async function completionWatcher(engine, where) {
     close = () => client.end();
   }
 
-  const pending = new Map(); // enrollment id → { ackAt, counted }
+  const pending = new Map(); // enrollment id → { ackAt, fifth }
   const latencies = [];
+  const latenciesByFifth = [[], [], [], [], []];
   let acked = 0;
   let stopped = false;
   const loop = (async () => {
@@ -783,9 +786,12 @@ async function completionWatcher(engine, where) {
         const done = await query(ids.slice(i, i + 500));
         const seenAt = performance.now();
         for (const id of done) {
-          const { ackAt, counted } = pending.get(id);
+          const { ackAt, fifth } = pending.get(id);
           pending.delete(id);
-          if (counted) latencies.push(seenAt - ackAt);
+          if (fifth !== null) {
+            latencies.push(seenAt - ackAt);
+            latenciesByFifth[fifth].push(seenAt - ackAt);
+          }
         }
       }
     }
@@ -800,9 +806,10 @@ async function completionWatcher(engine, where) {
       const row = await readCursor();
       return { cursor: Number(row.cursor), stored: Number(row.stored ?? 0), at: performance.now() };
     },
-    acked(enrollmentId, ackAt, counted) {
-      pending.set(enrollmentId, { ackAt, counted });
-      if (counted) acked++;
+    /** A marker answered 2xx, and in which fifth of the window (null: outside it). */
+    acked(enrollmentId, ackAt, fifth) {
+      pending.set(enrollmentId, { ackAt, fifth });
+      if (fifth !== null) acked++;
     },
     /** Waits until every acknowledged marker is seen completed, or the time runs out. */
     async finish(timeoutMs) {
@@ -811,15 +818,22 @@ async function completionWatcher(engine, where) {
       stopped = true;
       await loop;
       await close();
-      const sorted = latencies.sort((a, b) => a - b);
-      const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+      const quantiles = (values) => {
+        const sorted = values.sort((a, b) => a - b);
+        const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+        return {
+          p50: sorted.length ? at(0.5) : Number.NaN,
+          p99: sorted.length ? at(0.99) : Number.NaN,
+          max: sorted.length ? sorted.at(-1) : Number.NaN,
+        };
+      };
       return {
         acked,
-        completed: sorted.length,
+        completed: latencies.length,
         missing: pending.size,
-        p50: sorted.length ? at(0.5) : Number.NaN,
-        p99: sorted.length ? at(0.99) : Number.NaN,
-        max: sorted.length ? sorted.at(-1) : Number.NaN,
+        ...quantiles(latencies),
+        // A latency that climbs over a long run shows here first.
+        byFifth: latenciesByFifth.map(quantiles),
       };
     },
   };
@@ -977,7 +991,7 @@ async function runWaymark(engine, writeKey, templates) {
       onMeasureEnd: async () => {
         cursorEnd = await watcher.cursor();
       },
-      onAck: (marker, at, counted) => watcher.acked(ready.markers[marker], at, counted),
+      onAck: (marker, at, fifth) => watcher.acked(ready.markers[marker], at, fifth),
       ask: server.ask,
     });
     const { start, end } = result;
@@ -1118,6 +1132,9 @@ async function main() {
     );
     console.log(
       `  events/s in each fifth of the window: ${r.result.byFifth.map((n) => num(n / (SECONDS / 5))).join(', ')}`,
+    );
+    console.log(
+      `  p50 / p99 to completion in each fifth of the window: ${r.latency.byFifth.map((f) => `${f.p50.toFixed(0)} / ${f.p99.toFixed(0)} ms`).join(', ')}`,
     );
     const loop = (l) =>
       `p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms`;
