@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { emptyMetricState, initialProgress, programDefinitionSchema } from '@waymark/core';
+import {
+  emptyMetricState,
+  initialProgress,
+  programDefinitionSchema,
+  storedMetricState,
+} from '@waymark/core';
 import {
   createTestDatabase,
   insertEvents,
@@ -143,7 +148,7 @@ describe.each(testEngines())('waymark backfill [%s]', (engine) => {
       .values({
         enrollment_id: enrollmentId,
         workspace_id: workspaceId,
-        state: JSON.stringify(emptyMetricState()),
+        state: JSON.stringify(storedMetricState(emptyMetricState())),
         rebuild_requested_at: null,
         updated_at: startedAt,
       })

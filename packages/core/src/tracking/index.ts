@@ -6,9 +6,12 @@ export {
   emptyMetricState,
   type MetricPlan,
   type MetricState,
+  metricStateOf,
   metricValuesAt,
   planMetrics,
   pruneMetricState,
+  type StoredMetricState,
+  storedMetricState,
   windowInHours,
 } from './metric-state.js';
 export {

@@ -5,7 +5,9 @@ import {
   type MetricState,
   type MetricValue,
   type MilestoneProgress,
+  metricStateOf,
   type ProgramDefinition,
+  type StoredMetricState,
   type TrackedActivity,
   type TrackedProgram,
   trackProgram,
@@ -676,7 +678,8 @@ export function createTracker({
             startedAt: row.started_at,
           },
           {
-            state: metrics.get(row.id)?.state ?? fromDbJson<MetricState>(row.state),
+            state:
+              metrics.get(row.id)?.state ?? metricStateOf(fromDbJson<StoredMetricState>(row.state)),
             traits: fromDbJson<Record<string, MetricValue>>(row.traits),
             activities: [],
             evaluateAt: Date.parse(now),

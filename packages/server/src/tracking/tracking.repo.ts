@@ -1,4 +1,10 @@
-import { emptyMetricState, type MetricState } from '@waymark/core';
+import {
+  emptyMetricState,
+  type MetricState,
+  metricStateOf,
+  type StoredMetricState,
+  storedMetricState,
+} from '@waymark/core';
 import { CompiledQuery, type Insertable } from 'kysely';
 import { type Account, toAccount } from '../accounts/accounts.repo.js';
 import { fromDbJson, toCount, toDbJson } from '../db/codec.js';
@@ -103,7 +109,8 @@ export async function metricsOf(
   const states = new Map<string, MetricState>();
   if (unknown.length > 0) {
     const stored = await metricsRows(unknown).select(['enrollment_id', 'state']).execute();
-    for (const row of stored) states.set(row.enrollment_id, fromDbJson<MetricState>(row.state));
+    for (const row of stored)
+      states.set(row.enrollment_id, metricStateOf(fromDbJson<StoredMetricState>(row.state)));
   }
   return new Map(
     rows.map((row) => [
@@ -130,7 +137,7 @@ export async function saveMetrics(
   const rows = [...states].map(([enrollmentId, state]) => ({
     enrollment_id: enrollmentId,
     workspace_id: workspaceId,
-    state: toDbJson(state),
+    state: toDbJson(storedMetricState(state)),
     rebuild_requested_at: null,
     updated_at: now,
   }));
@@ -175,7 +182,7 @@ export async function requestRebuild(
       [...new Set(enrollmentIds)].map((enrollmentId) => ({
         enrollment_id: enrollmentId,
         workspace_id: workspaceId,
-        state: toDbJson(emptyMetricState()),
+        state: toDbJson(storedMetricState(emptyMetricState())),
         rebuild_requested_at: now,
         updated_at: now,
       })),
