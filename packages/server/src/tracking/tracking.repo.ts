@@ -219,9 +219,13 @@ export async function rebuildsRequested(db: Db): Promise<boolean> {
   return rows.length > 0;
 }
 
-// Asked with every chunk: written out once, as the builder would on either engine.
-const REBUILD_REQUESTED = CompiledQuery.raw(
-  'select enrollment_id from enrollment_metrics where rebuild_requested_at is not null limit 1',
+// Asked with every chunk: written out once, as the builder would on either engine. Ordered as
+// the partial index of requests is, so that index answers it whatever the planner's statistics
+// say: without the order, statistics taken while many rebuilds waited made PostgreSQL scan the
+// whole table for none after every chunk, a table that grows with every metrics update until
+// it is vacuumed (decision 0018).
+export const REBUILD_REQUESTED = CompiledQuery.raw(
+  'select enrollment_id from enrollment_metrics where rebuild_requested_at is not null order by rebuild_requested_at limit 1',
 );
 
 export async function updateAccountTraits(

@@ -1,0 +1,112 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../db/ids.js';
+import { testEngines } from '../testing/engines.js';
+import { T0 } from '../testing/factories.js';
+import { startTestServer, type TestServer } from '../testing/test-server.js';
+import { type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import { REBUILD_REQUESTED } from './tracking.repo.js';
+
+const ENROLLMENTS = 5000;
+
+/**
+ * The tracking asks after every chunk whether a rebuild waits. The answer must come from the
+ * small index of requests, whatever the planner's statistics say: taken while every enrollment
+ * waited for one (a program's criteria changed, say), they once made PostgreSQL scan the whole
+ * table of metrics after every chunk, for none.
+ */
+describe.each(testEngines())('the question whether a rebuild waits [%s]', (engine) => {
+  let server: TestServer;
+  let space: TrackingWorkspace;
+
+  beforeAll(async () => {
+    server = await startTestServer(engine);
+    space = await trackingWorkspace(server);
+    await server.app.tracker.stop();
+  });
+  afterAll(async () => server.close());
+
+  it('is answered from the index of requests once none waits, after statistics saw them all', async () => {
+    const { db } = server.database;
+    const workspaceId = space.workspace.id;
+    const version = await db
+      .selectFrom('program_versions')
+      .select('id')
+      .where('workspace_id', '=', workspaceId)
+      .where('status', '=', 'published')
+      .executeTakeFirstOrThrow();
+    const ids = Array.from({ length: ENROLLMENTS }, () => newId());
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      await db
+        .insertInto('accounts')
+        .values(
+          slice.map((id) => ({
+            id,
+            workspace_id: workspaceId,
+            external_id: `rebuilt-${id}`,
+            name: 'Rebuilt',
+            segment: null,
+            owner_user_id: null,
+            time_zone: null,
+            traits: '{}',
+            outcome: null,
+            created_at: T0,
+            updated_at: T0,
+          })),
+        )
+        .execute();
+      await db
+        .insertInto('enrollments')
+        .values(
+          slice.map((id) => ({
+            id,
+            workspace_id: workspaceId,
+            account_id: id,
+            program_version_id: version.id,
+            started_at: T0,
+            go_live_date: null,
+            owner_user_id: null,
+            variant: null,
+            status: 'active' as const,
+            created_at: T0,
+            updated_at: T0,
+          })),
+        )
+        .execute();
+      await db
+        .insertInto('enrollment_metrics')
+        .values(
+          slice.map((id) => ({
+            enrollment_id: id,
+            workspace_id: workspaceId,
+            state: JSON.stringify({ latest: null, counts: {}, hourly: {}, users: {} }),
+            rebuild_requested_at: T0,
+            updated_at: T0,
+          })),
+        )
+        .execute();
+    }
+    await sql`analyze`.execute(db);
+    await db.updateTable('enrollment_metrics').set({ rebuild_requested_at: null }).execute();
+
+    if (engine === 'postgres') {
+      const { rows } = await sql<{ 'QUERY PLAN': unknown }>`explain (format json) ${sql.raw(
+        REBUILD_REQUESTED.sql,
+      )}`.execute(db);
+      const explained = rows[0]?.['QUERY PLAN'];
+      const plan = typeof explained === 'string' ? explained : JSON.stringify(explained);
+      expect(plan).toMatch(/"Index Name":\s*"enrollment_metrics_rebuild_requested"/);
+      expect(plan).not.toContain('Seq Scan');
+    } else {
+      const { rows } = await sql<{ detail: string }>`explain query plan ${sql.raw(
+        REBUILD_REQUESTED.sql,
+      )}`.execute(db);
+      expect(rows.map((row) => row.detail)).toEqual([
+        expect.stringMatching(/USING (COVERING )?INDEX enrollment_metrics_rebuild_requested/),
+      ]);
+    }
+    const { rows } = await db.executeQuery(REBUILD_REQUESTED);
+    expect(rows).toEqual([]);
+  });
+});
