@@ -856,11 +856,18 @@ async function prepareEngine(engine) {
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
+  // Whether dead rows are cleared while it runs changes what long runs measure: say so.
+  const {
+    rows: [server],
+  } = await admin.query(
+    "select current_setting('server_version') as version, current_setting('autovacuum') as autovacuum",
+  );
   await admin.end();
   const url = new URL(PG_URL);
   url.searchParams.set('options', `-c search_path=${schema} -c TimeZone=UTC`);
   return {
     options: { engine, databaseUrl: url.toString() },
+    about: `PostgreSQL ${server.version}, autovacuum ${server.autovacuum}`,
     drop: async () => {
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect();
@@ -1011,6 +1018,7 @@ async function runWaymark(engine, writeKey, templates) {
       backlog: cursorEnd.stored - cursorEnd.cursor,
       stored,
       seedMs: ready.seedMs,
+      about: prepared.about,
       memory: {
         loaded,
         start,
@@ -1107,7 +1115,7 @@ async function main() {
       );
     }
     console.log(
-      `\n${r.engine}: seeded ${ACCOUNTS.toLocaleString('en')} accounts + markers in ${(r.seedMs / 1000).toFixed(1)} s; ` +
+      `\n${r.engine}${r.about ? ` (${r.about})` : ''}: seeded ${ACCOUNTS.toLocaleString('en')} accounts + markers in ${(r.seedMs / 1000).toFixed(1)} s; ` +
         `${num(r.stored)} events stored in all; ${num(r.result.requests)} batches in the window; ` +
         `tracker ${num(r.backlog)} events behind when the load stopped; ` +
         `latency max ${ms(r.latency.max)}; bare ${num(r.ceiling.eventsPerSecond)} events/s before, ` +
