@@ -35,6 +35,30 @@ describe.each(engines)('migrations [%s]', (engine) => {
     expect((await migrationStatus(database)).pending).toEqual([]);
   });
 
+  it('leaves the metrics one index of rebuild requests and, on PostgreSQL, room to update in place', async () => {
+    const database = await createTestDatabase(engine);
+    opened.push(database);
+    const { db } = database;
+    if (engine === 'sqlite') {
+      const { rows } = await sql<{ name: string }>`select name from sqlite_master
+        where type = 'index' and tbl_name = 'enrollment_metrics' and sql is not null`.execute(db);
+      expect(rows.map((r) => r.name)).toEqual(['enrollment_metrics_rebuild_requested']);
+      return;
+    }
+    const { rows } = await sql<{ name: string }>`select indexname as name from pg_indexes
+      where schemaname = current_schema() and tablename = 'enrollment_metrics'
+      order by indexname`.execute(db);
+    expect(rows.map((r) => r.name)).toEqual([
+      'enrollment_metrics_pkey',
+      'enrollment_metrics_rebuild_requested',
+    ]);
+    const {
+      rows: [table],
+    } = await sql<{ options: string[] | null }>`select reloptions as options from pg_class
+      where oid = 'enrollment_metrics'::regclass`.execute(db);
+    expect(table?.options).toEqual(['fillfactor=50']);
+  });
+
   it('rolls a failing batch back whole, leaving no trace of its earlier steps', async () => {
     const database = await emptyDatabase(engine);
     const broken = {

@@ -10,6 +10,7 @@ import * as trackingVersion from './0007-tracking-version.js';
 import * as accountRefs from './0008-account-refs.js';
 import * as eventBatches from './0009-event-batches.js';
 import * as eventTextsLz4 from './0010-event-texts-lz4.js';
+import * as metricsRoomToUpdate from './0011-metrics-room-to-update.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -28,4 +29,5 @@ export const migrations: Record<string, WaymarkMigration> = {
   '0008-account-refs': accountRefs,
   '0009-event-batches': eventBatches,
   '0010-event-texts-lz4': eventTextsLz4,
+  '0011-metrics-room-to-update': metricsRoomToUpdate,
 };
