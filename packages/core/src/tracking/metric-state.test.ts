@@ -21,12 +21,7 @@ const account = { traits: {}, startedAt: START };
 function activeOnce(users: readonly string[]): MetricState {
   const state = emptyMetricState();
   users.forEach((user, i) => {
-    applyActivity(
-      state,
-      plan,
-      { event: null, user, at: START + i * HOUR, properties: {} },
-      START,
-    );
+    applyActivity(state, plan, { event: null, user, at: START + i * HOUR, properties: {} }, START);
   });
   return state;
 }
