@@ -1,9 +1,18 @@
 import { type ProgramDefinition, programDefinitionSchema } from '@waymark/core';
+import { afterAll, beforeAll } from 'vitest';
+import type { Engine } from '../db/dialect.js';
 import { newId } from '../db/ids.js';
 import { insertProgram, insertProgramVersion } from '../programs/programs.repo.js';
 import type { Workspace } from '../workspaces/workspaces.repo.js';
 import { T0 } from './factories.js';
-import { call, type Member, newWorkspace, signedInMember, type TestServer } from './test-server.js';
+import {
+  call,
+  type Member,
+  newWorkspace,
+  signedInMember,
+  startTestServer,
+  type TestServer,
+} from './test-server.js';
 
 /**
  * Three contacts synced with status ok complete `sync`; two users active in a week then
@@ -95,6 +104,29 @@ export async function trackingWorkspace(
     createdAt: T0,
   });
   return { workspace, admin, writeKey: key.json.token as string };
+}
+
+/**
+ * For a suite: a test server on `engine` with a tracking workspace (`program` published), whose
+ * own tracking is stopped so that the suite's trackers alone follow the events; closed after the
+ * suite. `use()` returns them inside tests.
+ */
+export function serverWithoutTracking(
+  engine: Engine,
+  program: ProgramDefinition = trackedProgram,
+): () => { server: TestServer; space: TrackingWorkspace } {
+  let server: TestServer | undefined;
+  let space: TrackingWorkspace | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(engine);
+    space = await trackingWorkspace(server, program);
+    await server.app.tracker.stop();
+  });
+  afterAll(async () => server?.close());
+  return () => {
+    if (server === undefined || space === undefined) throw new Error('test server not ready');
+    return { server, space };
+  };
 }
 
 /** Basic auth as Segment's libraries send it: the write key as user, no password. */

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testEngines } from '../testing/engines.js';
 import { makeAccount, T0 } from '../testing/factories.js';
-import { call, startTestServer, type TestServer } from '../testing/test-server.js';
-import { basicAuth, type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import { call } from '../testing/test-server.js';
+import { basicAuth, serverWithoutTracking } from '../testing/tracking.js';
 import { createTracker } from './tracker.js';
 
 const HOUR = 3_600_000;
@@ -19,18 +19,10 @@ const at = (hoursBeforeT0: number) => new Date(Date.parse(T0) - hoursBeforeT0 * 
 describe.each(testEngines())(
   'the tracking, with room for fewer accounts than it tracks [%s]',
   (engine) => {
-    let server: TestServer;
-    let space: TrackingWorkspace;
-
-    beforeAll(async () => {
-      server = await startTestServer(engine);
-      space = await trackingWorkspace(server);
-      // This file's tracker alone follows the events.
-      await server.app.tracker.stop();
-    });
-    afterAll(async () => server.close());
+    const use = serverWithoutTracking(engine);
 
     it('counts every event once and completes each milestone at its deciding event', async () => {
+      const { server, space } = use();
       const accounts = [];
       for (let i = 0; i < 6; i++) {
         const externalId = `kept-${i}`;

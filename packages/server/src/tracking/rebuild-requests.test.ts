@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../db/ids.js';
 import { testEngines } from '../testing/engines.js';
 import { T0 } from '../testing/factories.js';
-import { startTestServer, type TestServer } from '../testing/test-server.js';
-import { type TrackingWorkspace, trackingWorkspace } from '../testing/tracking.js';
+import { serverWithoutTracking } from '../testing/tracking.js';
 import { REBUILD_REQUESTED } from './tracking.repo.js';
 
 const ENROLLMENTS = 5000;
@@ -16,17 +15,10 @@ const ENROLLMENTS = 5000;
  * table of metrics after every chunk, for none.
  */
 describe.each(testEngines())('the question whether a rebuild waits [%s]', (engine) => {
-  let server: TestServer;
-  let space: TrackingWorkspace;
-
-  beforeAll(async () => {
-    server = await startTestServer(engine);
-    space = await trackingWorkspace(server);
-    await server.app.tracker.stop();
-  });
-  afterAll(async () => server.close());
+  const use = serverWithoutTracking(engine);
 
   it('is answered from the index of requests once none waits, after statistics saw them all', async () => {
+    const { server, space } = use();
     const { db } = server.database;
     const workspaceId = space.workspace.id;
     const version = await db
