@@ -110,6 +110,8 @@ const logSink = {
 };
 
 const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+/** The heaps a server's `mark` measured: its main thread's and its tracking thread's. */
+const heaps = (m) => m.heapUsed + m.trackingHeapUsed;
 
 // ================================================================================================
 // Server children
@@ -175,7 +177,9 @@ async function serveChild(kind, options) {
     const reply = (extra, then) => process.send?.({ id: message.id, ...extra }, then);
     switch (message.type) {
       case 'mark': {
-        // Collected first, so that heap numbers compare live data, not garbage.
+        // Collected first, so that heap numbers compare live data, not garbage: the tracking
+        // thread's heap (which that thread collects first), then this thread's.
+        const tracking = (await app.tracker?.threadHeap()) ?? { used: 0, total: 0 };
         globalThis.gc?.();
         const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
         const peakSinceMark = Math.max(samples.peakSinceMark, rss);
@@ -230,6 +234,8 @@ async function serveChild(kind, options) {
           rss,
           heapUsed,
           heapTotal,
+          trackingHeapUsed: tracking.used,
+          trackingHeapTotal: tracking.total,
           external,
           arrayBuffers,
           rssByFifth,
@@ -1080,7 +1086,7 @@ async function main() {
         `${lpad(ms(l.p50), 10)}${lpad(ms(l.p99), 10)}${lpad(`${l.completed}/${l.acked}`, 11)}` +
         `${lpad(`${(r.drainMs / 1000).toFixed(1)} s`, 9)}${lpad(mb(m.peakDuringLoad), 10)}` +
         `${lpad(`${mb(m.end.rssByFifth[0])}→${mb(m.end.rssByFifth[4])}`, 16)}` +
-        `${lpad(`${mb(m.start.heapUsed)}→${mb(m.end.heapUsed)}`, 16)}`,
+        `${lpad(`${mb(heaps(m.start))}→${mb(heaps(m.end))}`, 16)}`,
     );
   }
   console.log(
@@ -1096,7 +1102,8 @@ async function main() {
       'drain        after the load stops, until the tracker has read every stored event',
       'peak RSS     the server process, sampled every 250 ms over warm-up, window and drain',
       "RSS 1st→5th  the server's largest RSS in the first and in the last fifth of the window",
-      "heap         the server's heap used after a forced GC at the start and at the end of the window",
+      "heap         the server's heaps used (its main thread's and its tracking thread's) after a forced",
+      '             GC at the start and at the end of the window',
       'cpu, cores   CPU time ÷ wall time over the window: the server, the load generator, and the rest',
       '             of the machine (PostgreSQL, the kernel, and anything else running: check it is idle)',
     ].join('\n'),
@@ -1120,7 +1127,7 @@ async function main() {
         `tracker ${num(r.backlog)} events behind when the load stopped; ` +
         `latency max ${ms(r.latency.max)}; bare ${num(r.ceiling.eventsPerSecond)} events/s before, ` +
         `${num(r.ceilingAfter.eventsPerSecond)} after; RSS after GC once settled ${mb(r.memory.settled.rss)} ` +
-        `(heap ${mb(r.memory.settled.heapUsed)}), idle before load ${mb(r.memory.loaded.rss)}` +
+        `(heaps ${mb(heaps(r.memory.settled))}), idle before load ${mb(r.memory.loaded.rss)}` +
         (problems.length ? `\n  ${problems.join('\n  ')}` : ''),
     );
     const cores = (c) =>
@@ -1132,7 +1139,7 @@ async function main() {
       `  server threads, cores (CPU an event): main ${thread(main)}; busiest others ${others.map(thread).join(', ')}`,
     );
     const memory = (m) =>
-      `rss ${mb(m.rss)}, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`;
+      `rss ${mb(m.rss)}, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, tracking thread's ${mb(m.trackingHeapUsed)} of ${mb(m.trackingHeapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`;
     console.log(`  server memory after GC, start: ${memory(r.memory.start)}`);
     console.log(`                            end: ${memory(r.memory.end)}`);
     console.log(

@@ -4,7 +4,7 @@ import type { Clock } from '../auth/clock.js';
 import type { ThreadDatabase } from '../db/database.js';
 import type { BatchToWrite } from './event-batches.js';
 import type { AccountUserRow, StoredFlags } from './event-writer.js';
-import type { Tracking } from './tracking.js';
+import type { ThreadHeap, Tracking } from './tracking.js';
 
 /** What the tracking thread starts with. */
 export interface TrackerThreadData {
@@ -18,7 +18,7 @@ export interface TrackerThreadData {
 /** What the main thread asks of the tracking thread, which answers each. */
 type Request =
   | { type: 'write'; batches: BatchToWrite[]; users: AccountUserRow[] }
-  | { type: 'sweep' | 'settled' | 'stop' };
+  | { type: 'sweep' | 'settled' | 'stop' | 'heap' };
 
 /**
  * A message to the tracking thread: each carries the main thread's time, the tracking's clock;
@@ -163,6 +163,9 @@ export function startTrackerThread({
     },
     sweep: () => (stopped ? Promise.resolve(0) : ask<number>({ type: 'sweep' })),
     settled: () => (stopped ? Promise.resolve() : ask<void>({ type: 'settled' })),
+    // No thread is started to answer it.
+    threadHeap: () =>
+      current === null ? Promise.resolve(null) : ask<ThreadHeap>({ type: 'heap' }, current),
     async stop(): Promise<void> {
       stopped = true;
       for (const timer of timers.splice(0)) clearInterval(timer);

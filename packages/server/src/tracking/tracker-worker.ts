@@ -1,11 +1,12 @@
 // The tracking on a thread of its own (`tracker-thread.ts` starts it): its own connection to
 // the database (to an SQLite file, with the process's write lock), and the time of the main
 // thread's last message. It also commits the ingestion's events, and tracks them from there.
+import v8 from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import { openOnThread } from '../db/database.js';
 import type { ToTracker, TrackerThreadData } from './tracker-thread.js';
-import { createTracking } from './tracking.js';
+import { createTracking, type ThreadHeap } from './tracking.js';
 
 const port = parentPort;
 if (port === null) throw new Error('tracker-worker runs as a worker thread');
@@ -43,6 +44,12 @@ const tracking = createTracking({
 // Events are still written once the tracking stopped (a test that tracks them itself, say).
 if (!data.tracking) void tracking.stop();
 
+function heap(): ThreadHeap {
+  (globalThis as { gc?: () => void }).gc?.();
+  const { used_heap_size: used, total_heap_size: total } = v8.getHeapStatistics();
+  return { used, total };
+}
+
 port.on('message', (message: ToTracker) => {
   now = message.now;
   if (message.type === 'nudge') return tracking.nudge();
@@ -53,7 +60,9 @@ port.on('message', (message: ToTracker) => {
         ? tracking.sweep()
         : message.type === 'settled'
           ? tracking.settled()
-          : tracking.stop().then(() => database.close());
+          : message.type === 'heap'
+            ? Promise.resolve(heap())
+            : tracking.stop().then(() => database.close());
   work.then(
     (value) => port.postMessage({ type: 'done', id: message.id, value }),
     (error: unknown) => port.postMessage({ type: 'failed', id: message.id, error: String(error) }),

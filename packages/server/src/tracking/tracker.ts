@@ -64,6 +64,12 @@ const INDEX_MS = 2000;
  * when next needed.
  */
 const MAX_KEPT = 20_000;
+/**
+ * Enrollments and accounts with no event for this long (up to twice as long) are dropped from
+ * memory too: what the tracking keeps follows the accounts active now, not every account seen
+ * since it started. One that comes back is read again, as after MAX_KEPT.
+ */
+const KEEP_IDLE_MS = 30_000;
 /** Events handed over by the ingestion and not yet tracked, beyond which they are read back. */
 const MAX_HANDED_EVENTS = 50_000;
 /** Chunks computed in vain in a row (their inputs changed), after which one holds the lock. */
@@ -86,6 +92,8 @@ export interface TrackerOptions {
   pollMs?: number;
   /** Enrollments and accounts kept in memory, at most (see MAX_KEPT). */
   maxKept?: number;
+  /** How long an enrollment or account with no event stays in memory, at least (see KEEP_IDLE_MS). */
+  keepIdleMs?: number;
 }
 
 /**
@@ -109,6 +117,7 @@ export function createTracker({
   chunkSize = dialect.capabilities.optimisticTracking ? CHUNK_SIZE.optimistic : CHUNK_SIZE.locked,
   pollMs = 1000,
   maxKept = MAX_KEPT,
+  keepIdleMs = KEEP_IDLE_MS,
 }: TrackerOptions) {
   const programs = new Map<string, TrackedProgram>();
   let running: Promise<void> | null = null;
@@ -170,6 +179,37 @@ export function createTracker({
       inputs.accountCount -= dropped;
       if (kept.size === 0) inputs.accounts.delete(workspaceId);
     }
+  }
+
+  // Accounts and enrollments that had events since the idle ones were last dropped, and when.
+  const active = { accounts: new Set<string>(), enrollments: new Set<string>() };
+  let idleDroppedAt = performance.now();
+
+  /**
+   * Every `keepIdleMs`, drops the metrics and inputs of those with no event since; at a
+   * checkpoint, when every metric kept is written.
+   */
+  function dropIdle(): void {
+    if (performance.now() - idleDroppedAt < keepIdleMs) return;
+    idleDroppedAt = performance.now();
+    for (const [workspaceId, kept] of inputs.accounts) {
+      for (const [externalId, account] of kept) {
+        if (active.accounts.has(account.id)) continue;
+        kept.delete(externalId);
+        inputs.accountCount -= 1;
+      }
+      if (kept.size === 0) inputs.accounts.delete(workspaceId);
+    }
+    for (const accountId of inputs.enrollments.keys()) {
+      if (!active.accounts.has(accountId)) inputs.enrollments.delete(accountId);
+    }
+    for (const kept of [inputs.progress, inputs.clearFlags, metrics]) {
+      for (const id of kept.keys()) {
+        if (!active.enrollments.has(id)) kept.delete(id);
+      }
+    }
+    active.accounts.clear();
+    active.enrollments.clear();
   }
 
   function forgetInputs(): void {
@@ -256,6 +296,7 @@ export function createTracker({
     dirty.clear();
     checkpointedAt = performance.now();
     dropOldest(metrics, maxKept);
+    dropIdle();
   }
 
   /**
@@ -516,6 +557,7 @@ export function createTracker({
         );
         const rebuild: string[] = [];
         for (const account of accounts.values()) {
+          active.accounts.add(account.id);
           const events = (eventsByAccount.get(account.externalId) ?? []).sort(inTimeOrder);
           const { activities, traits } = accountActivities(account, events);
           if (traits !== account.traits) {
@@ -523,6 +565,7 @@ export function createTracker({
             keepAccount(workspaceId, { ...account, traits, updatedAt: now });
           }
           for (const enrollment of inputs.enrollments.get(account.id) ?? []) {
+            active.enrollments.add(enrollment.id);
             const stored = kept.get(enrollment.id);
             if (stored === undefined) rebuild.push(enrollment.id);
             if (stored === undefined || stored.rebuildRequested) {

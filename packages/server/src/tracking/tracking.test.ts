@@ -417,6 +417,15 @@ describe.each(testEngines())('tracking milestones from events [%s]', (engine) =>
     expect((await metricsOf(enrollmentId)).counts[SYNC_COUNT]).toBe(distinct);
   });
 
+  it('tells the heap of the thread it tracks on', async () => {
+    await send([synced('heap-co', at(10))]);
+    await settled();
+    const heap = await server.app.tracker.threadHeap();
+    expect(heap).not.toBeNull();
+    expect(heap?.used).toBeGreaterThan(0);
+    expect(heap?.total).toBeGreaterThanOrEqual(heap?.used ?? 0);
+  });
+
   // Only PostgreSQL lets another transaction hold events back (SQLite has one writer).
   if (engine === 'postgres')
     it('waits in settled() for events that an older open transaction keeps from the tracking', async () => {

@@ -16,6 +16,17 @@ export interface Tracking {
   /** Resolves once every event stored so far is tracked (or a run failed: it is logged). */
   settled(): Promise<void>;
   stop(): Promise<void>;
+  /** The heap of the tracking's own thread; null where it runs on the caller's, or has none now. */
+  threadHeap(): Promise<ThreadHeap | null>;
+}
+
+/**
+ * A thread's JavaScript heap, in bytes: after a full collection where the process allows one
+ * (`--expose-gc`, as the benchmarks run), so that figures compare what is live.
+ */
+export interface ThreadHeap {
+  used: number;
+  total: number;
 }
 
 /** The tracking on this thread: events are written here and handed to the tracker as objects. */
@@ -37,5 +48,6 @@ export function createTracking(options: {
     sweep: tracker.sweep,
     settled: tracker.settled,
     stop: tracker.stop,
+    threadHeap: async () => null,
   };
 }
