@@ -42,7 +42,7 @@ export function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'WAYMARK_DATA
   }
   const writeLock = new WriteLock();
   const db = new Kysely<DB>({ dialect: new WaymarkSqliteDialect(connection, writeLock) });
-  const checkpointer = startCheckpointer(file);
+  const checkpointer = startCheckpointer(file, writeLock);
   return {
     db,
     dialect: sqliteDialect,

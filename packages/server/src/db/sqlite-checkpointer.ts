@@ -1,50 +1,45 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { sqliteDriver } from './sqlite.js';
+import type { WriteLock } from './write-lock.js';
 
-const require = createRequire(import.meta.url);
+/** What the checkpointer's thread starts with. */
+export interface CheckpointerData {
+  file: string;
+  /** The process's write lock (`WriteLock.buffer`). */
+  writeLock: SharedArrayBuffer;
+  intervalMs: number;
+}
 
-// Plain CommonJS, run from a string: the same in the built server and under the test runner.
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 1000');
-const checkpoint = () => {
-  try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ checkpointed: result.checkpointed });
-  } catch (error) {
-    parentPort.postMessage({ error: String(error) });
-  }
-};
-const timer = setInterval(checkpoint, workerData.intervalMs);
-parentPort.on('message', (message) => {
-  if (message === 'checkpoint') checkpoint();
-  if (message === 'stop') {
-    clearInterval(timer);
-    db.close();
-    parentPort.postMessage({ stopped: true });
-  }
-});
-`;
+export type ToCheckpointer = 'checkpoint' | 'stop';
+export type FromCheckpointer = { checkpointed: number } | { error: string } | { stopped: true };
+
+// A worker thread runs JavaScript: under the test runner, whose sources are TypeScript, it runs
+// the built module (`npm test` builds first).
+const WORKER = new URL(
+  import.meta.url.endsWith('.js')
+    ? './sqlite-checkpointer-worker.js'
+    : '../../dist/db/sqlite-checkpointer-worker.js',
+  import.meta.url,
+);
 
 export interface Checkpointer {
-  /** Checkpoints now; resolves with the pages copied into the database file. */
+  /** Checkpoints now; resolves with the pages of the log in the database file. */
   checkpoint(): Promise<number>;
   stop(): Promise<void>;
 }
 
 /**
  * Copies the write-ahead log into the database file from a worker thread, on its own
- * connection, every `intervalMs`. SQLite otherwise does it inside whichever commit crosses the
- * log's size limit, stalling the event loop for that commit (a tenth of the server's time under
- * a steady stream of events). The main connection keeps a high limit as a safety net.
+ * connection, every `intervalMs`, and leaves the log to start again from its top (decision
+ * 0020). SQLite otherwise does it inside whichever commit crosses the log's size limit,
+ * stalling every writer for that commit. The connections keep a high limit as a safety net.
  */
-export function startCheckpointer(file: string, intervalMs = 1000): Checkpointer {
+export function startCheckpointer(
+  file: string,
+  writeLock: WriteLock,
+  intervalMs = 1000,
+): Checkpointer {
   const worker = new Worker(WORKER, {
-    eval: true,
-    workerData: { file, intervalMs, driver: require.resolve(sqliteDriver().package) },
+    workerData: { file, writeLock: writeLock.buffer, intervalMs } satisfies CheckpointerData,
   });
   worker.unref();
   const waiting: ((pages: number) => void)[] = [];
@@ -57,9 +52,10 @@ export function startCheckpointer(file: string, intervalMs = 1000): Checkpointer
     }),
   );
   const stopped = new Promise<void>((resolve) =>
-    worker.on('message', (message: { checkpointed?: number; stopped?: boolean }) => {
-      if (message.checkpointed !== undefined) waiting.shift()?.(message.checkpointed);
-      if (message.stopped) resolve();
+    worker.on('message', (message: FromCheckpointer) => {
+      if ('checkpointed' in message) waiting.shift()?.(message.checkpointed);
+      if ('error' in message) waiting.shift()?.(0);
+      if ('stopped' in message) resolve();
     }),
   );
   // A checkpointer that cannot run leaves the work to the commits, as SQLite would anyway.
@@ -69,11 +65,11 @@ export function startCheckpointer(file: string, intervalMs = 1000): Checkpointer
       new Promise<number>((resolve) => {
         if (exited) return resolve(0);
         waiting.push(resolve);
-        worker.postMessage('checkpoint');
+        worker.postMessage('checkpoint' satisfies ToCheckpointer);
       }),
     stop: async () => {
       if (!exited) {
-        worker.postMessage('stop');
+        worker.postMessage('stop' satisfies ToCheckpointer);
         await Promise.race([stopped, exit]);
       }
       await worker.terminate();

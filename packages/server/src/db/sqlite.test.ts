@@ -60,22 +60,30 @@ describe('SQLite as Waymark runs it', () => {
     reopened.close();
   });
 
-  it('copies the write-ahead log into the database file from a worker thread', async () => {
+  it('copies the write-ahead log into the database file from a worker thread, and the next commit starts the log again', async () => {
     const file = fileIn();
     const db = openSqliteFile(file);
     db.pragma('wal_autocheckpoint = 0'); // commits leave every page in the log
     db.exec('create table t (x integer)');
     for (let i = 0; i < 100; i++) db.prepare('insert into t values (?)').run(i);
-    const checkpointer = startCheckpointer(file, 60_000);
+    // A commit after the log was started again writes at its top: the file grows no more.
+    const logBytes = () => fs.statSync(`${file}-wal`).size;
+    const writeLock = new WriteLock();
+    const checkpointer = startCheckpointer(file, writeLock, 60_000);
     try {
-      expect(await checkpointer.checkpoint()).toBeGreaterThan(0);
-      // Everything is in the file now: another connection's checkpoint finds nothing to copy.
-      const [after] = db.pragma('wal_checkpoint(PASSIVE)') as {
-        log: number;
-        checkpointed: number;
-      }[];
-      expect(after?.checkpointed).toBe(after?.log);
-      expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 100 });
+      // Its last pass takes the process's write lock: it waits for a writer holding it.
+      await writeLock.acquire();
+      const checkpointed = checkpointer.checkpoint();
+      db.prepare('insert into t values (?)').run(100);
+      writeLock.release();
+      expect(await checkpointed).toBeGreaterThan(100);
+      const before = logBytes();
+      db.prepare('insert into t values (?)').run(101);
+      expect(logBytes()).toBe(before);
+      // The log holds that commit alone.
+      const [log] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+      expect(log?.log).toBeLessThan(5);
+      expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 102 });
     } finally {
       await checkpointer.stop();
       db.close();
