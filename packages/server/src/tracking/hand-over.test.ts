@@ -1,14 +1,10 @@
 import { parseSegmentCall } from '@waymark/core';
 import type { KyselyPlugin } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testEngines } from '../testing/engines.js';
 import { makeAccount, T0 } from '../testing/factories.js';
-import { call, startTestServer, type TestServer } from '../testing/test-server.js';
-import {
-  oneMilestoneProgram,
-  type TrackingWorkspace,
-  trackingWorkspace,
-} from '../testing/tracking.js';
+import { call } from '../testing/test-server.js';
+import { oneMilestoneProgram, serverWithoutTracking } from '../testing/tracking.js';
 import type { CommittedEvents } from './activities.js';
 import { createEventWriter } from './event-writer.js';
 import { createIngestion } from './ingest.js';
@@ -20,19 +16,11 @@ const program = oneMilestoneProgram(
 );
 
 describe.each(testEngines())('events handed over to the tracking [%s]', (engine) => {
-  let server: TestServer;
-  let space: TrackingWorkspace;
-
-  beforeAll(async () => {
-    server = await startTestServer(engine);
-    space = await trackingWorkspace(server, program);
-    // This file's trackers alone follow the events.
-    await server.app.tracker.stop();
-  });
-  afterAll(async () => server.close());
+  const use = serverWithoutTracking(engine, program);
 
   /** A tracker whose reads are counted: batches of events (rows with payloads), and its cursor's reads. */
   function watchedTracker() {
+    const { server } = use();
     const counts = { batchesRead: 0, cursorReads: 0 };
     let onThirdCursorRead = () => {};
     const eventQueries = new Set<unknown>();
@@ -78,6 +66,7 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
 
   /** An enrolled account's "Setup Step", committed by the ingestion: what it would hand over. */
   async function setupStepStored(externalId: string) {
+    const { server, space } = use();
     const account = await makeAccount(server.database.db, space.workspace.id, { externalId });
     const enrolled = await call(server, 'POST', `/api/v1/accounts/${account.id}/enrollments`, {
       as: space.admin,
@@ -114,6 +103,7 @@ describe.each(testEngines())('events handed over to the tracking [%s]', (engine)
   }
 
   async function setupOf(accountId: string) {
+    const { server, space } = use();
     const progress = await call(server, 'GET', `/api/v1/accounts/${accountId}/progress`, {
       as: space.admin,
     });
