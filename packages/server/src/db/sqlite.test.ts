@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
+  CACHE_KIB,
   openSqliteFile,
   SqliteConnectionWaitError,
   sqliteDriver,
@@ -48,6 +49,8 @@ describe('SQLite as Waymark runs it', () => {
     expect(fresh.pragma('page_size', { simple: true })).toBe(16_384);
     // Statement journals in memory, never in a temporary file (2 = MEMORY).
     expect(fresh.pragma('temp_store', { simple: true })).toBe(2);
+    // A page cache of 32 MB (negative: KiB, not pages).
+    expect(fresh.pragma('cache_size', { simple: true })).toBe(-CACHE_KIB);
     fresh.close();
 
     const older = fileIn();

@@ -31,6 +31,9 @@ export function sqliteDriver(nodeVersion: string = process.versions.node): {
   return { Database: require(name) as typeof SQLite, package: name };
 }
 
+/** The page cache of each connection, in KiB. */
+export const CACHE_KIB = 32_768;
+
 /** Opens the SQLite file with the settings Waymark relies on, in one place. */
 export function openSqliteFile(file: string): SQLite.Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -48,6 +51,11 @@ export function openSqliteFile(file: string): SQLite.Database {
   // take them back if it fails; past 64 KB (four 16 KB pages) SQLite moves it to a temporary
   // file, written with a system call a page. In memory it cost the tracking thread 5% less.
   db.pragma('temp_store = MEMORY');
+  // SQLite's default cache, 2 MB, holds 125 of these pages: fewer than the writing thread's
+  // commits and the tracking touch again and again (the indexes' upper pages, the metrics),
+  // which it then read back from the file. 32 MB: 5–24% less CPU an event on that thread, in
+  // four pairs of five (decision 0018).
+  db.pragma(`cache_size = -${CACHE_KIB}`);
   db.pragma('busy_timeout = 5000');
   // The checkpointer keeps the log short (`startCheckpointer`); commits checkpoint only if it
   // falls far behind, on every connection that writes.
