@@ -8,7 +8,7 @@ import { appendAuditEvents } from '../audit/audit.repo.js';
 import { toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
-import type { Account } from './accounts.repo.js';
+import { type Account, accountRow } from './accounts.repo.js';
 import { findAccountsByExternalIds, findContactNames } from './accounts-import.repo.js';
 
 export interface ImportReport {
@@ -154,21 +154,7 @@ async function write(db: Db, planned: Planned[], options: ImportOptions): Promis
   for (const batch of chunk(changes, 11)) {
     const stored = await db
       .insertInto('accounts')
-      .values(
-        batch.map(({ after: a }) => ({
-          id: a.id,
-          workspace_id: workspaceId,
-          external_id: a.externalId,
-          name: a.name,
-          segment: a.segment,
-          owner_user_id: a.ownerUserId,
-          time_zone: a.timeZone,
-          traits: toDbJson(a.traits),
-          outcome: a.outcome === null ? null : toDbJson(a.outcome),
-          created_at: a.createdAt,
-          updated_at: a.updatedAt,
-        })),
-      )
+      .values(batch.map(({ after }) => accountRow(after)))
       .onConflict((oc) =>
         oc.columns(['workspace_id', 'external_id']).doUpdateSet((eb) => ({
           name: eb.ref('excluded.name'),

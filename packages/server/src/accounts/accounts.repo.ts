@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import { fromDbJson, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
 import type { AccountsTable, ContactsTable } from '../db/schema.js';
@@ -62,23 +62,25 @@ function toContact(row: Selectable<ContactsTable>): Contact {
   };
 }
 
+/** An account as its row is written. */
+export function accountRow(account: Account): Insertable<AccountsTable> {
+  return {
+    id: account.id,
+    workspace_id: account.workspaceId,
+    external_id: account.externalId,
+    name: account.name,
+    segment: account.segment,
+    owner_user_id: account.ownerUserId,
+    time_zone: account.timeZone,
+    traits: toDbJson(account.traits),
+    outcome: account.outcome === null ? null : toDbJson(account.outcome),
+    created_at: account.createdAt,
+    updated_at: account.updatedAt,
+  };
+}
+
 export async function insertAccount(db: Db, account: Account): Promise<void> {
-  await db
-    .insertInto('accounts')
-    .values({
-      id: account.id,
-      workspace_id: account.workspaceId,
-      external_id: account.externalId,
-      name: account.name,
-      segment: account.segment,
-      owner_user_id: account.ownerUserId,
-      time_zone: account.timeZone,
-      traits: toDbJson(account.traits),
-      outcome: account.outcome === null ? null : toDbJson(account.outcome),
-      created_at: account.createdAt,
-      updated_at: account.updatedAt,
-    })
-    .execute();
+  await db.insertInto('accounts').values(accountRow(account)).execute();
 }
 
 export async function findAccount(

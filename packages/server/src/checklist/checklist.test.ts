@@ -6,7 +6,7 @@ import { insertEnrollment } from '../enrollments/enrollments.repo.js';
 import { saveProgress } from '../enrollments/progress.repo.js';
 import { insertProgram, insertProgramVersion } from '../programs/programs.repo.js';
 import { testEngines } from '../testing/engines.js';
-import { makeAccount, T0, threeStepProgram } from '../testing/factories.js';
+import { enrollmentOf, makeAccount, T0, threeStepProgram } from '../testing/factories.js';
 import {
   call,
   type Member,
@@ -50,19 +50,13 @@ describe.each(testEngines())('in-app checklist with a publishable key [%s]', (en
       createdAt: T0,
     });
     const enrollmentId = newId();
-    await insertEnrollment(db, {
-      id: enrollmentId,
-      workspaceId: workspace.id,
-      accountId: account.id,
-      programVersionId: versionId,
-      startedAt: T0,
-      goLiveDate: null,
-      ownerUserId: null,
-      variant: null,
-      status: 'active',
-      createdAt: T0,
-      updatedAt: T0,
-    });
+    await insertEnrollment(
+      db,
+      enrollmentOf(
+        { workspaceId: workspace.id, accountId: account.id, programVersionId: versionId },
+        { id: enrollmentId },
+      ),
+    );
     const progress = initialProgress(threeStepProgram, T0, {});
     const done = completeMilestone(threeStepProgram, progress, {
       milestoneKey: 'kickoff',

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { EnrollmentsTable } from '../db/schema.js';
 
@@ -33,23 +33,25 @@ const toEnrollment = (row: Selectable<EnrollmentsTable>): Enrollment => ({
   updatedAt: row.updated_at,
 });
 
+/** An enrollment as its row is written. */
+export function enrollmentRow(e: Enrollment): Insertable<EnrollmentsTable> {
+  return {
+    id: e.id,
+    workspace_id: e.workspaceId,
+    account_id: e.accountId,
+    program_version_id: e.programVersionId,
+    started_at: e.startedAt,
+    go_live_date: e.goLiveDate,
+    owner_user_id: e.ownerUserId,
+    variant: e.variant,
+    status: e.status,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+  };
+}
+
 export async function insertEnrollment(db: Db, e: Enrollment): Promise<void> {
-  await db
-    .insertInto('enrollments')
-    .values({
-      id: e.id,
-      workspace_id: e.workspaceId,
-      account_id: e.accountId,
-      program_version_id: e.programVersionId,
-      started_at: e.startedAt,
-      go_live_date: e.goLiveDate,
-      owner_user_id: e.ownerUserId,
-      variant: e.variant,
-      status: e.status,
-      created_at: e.createdAt,
-      updated_at: e.updatedAt,
-    })
-    .execute();
+  await db.insertInto('enrollments').values(enrollmentRow(e)).execute();
 }
 
 export async function findEnrollment(

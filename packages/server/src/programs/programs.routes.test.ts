@@ -9,7 +9,7 @@ import { newId } from '../db/ids.js';
 import { insertEnrollment } from '../enrollments/enrollments.repo.js';
 import { listProgress, saveProgress } from '../enrollments/progress.repo.js';
 import { testEngines } from '../testing/engines.js';
-import { makeAccount, T0, threeStepProgram } from '../testing/factories.js';
+import { enrollmentOf, makeAccount, T0, threeStepProgram } from '../testing/factories.js';
 import {
   call,
   type Member,
@@ -470,19 +470,13 @@ describe.each(testEngines())('programs over REST [%s]', (engine) => {
       const { db } = server.database;
       const account = await makeAccount(db, workspace.id);
       const id = newId();
-      await insertEnrollment(db, {
-        id,
-        workspaceId: workspace.id,
-        accountId: account.id,
-        programVersionId,
-        startedAt: T0,
-        goLiveDate: null,
-        ownerUserId: null,
-        variant: null,
-        status: 'active',
-        createdAt: T0,
-        updatedAt: T0,
-      });
+      await insertEnrollment(
+        db,
+        enrollmentOf(
+          { workspaceId: workspace.id, accountId: account.id, programVersionId: programVersionId },
+          { id: id },
+        ),
+      );
       let progress = initialProgress(program, T0, account);
       for (const key of complete) {
         // Completed the way the milestone is verified: by the CSM, else from product data.

@@ -2,6 +2,7 @@ import type { ProgramDefinition, Role } from '@waymark/core';
 import { type Account, insertAccount } from '../accounts/accounts.repo.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
+import type { Enrollment } from '../enrollments/enrollments.repo.js';
 import { insertUser, type User } from '../users/users.repo.js';
 import {
   insertWorkspace,
@@ -54,9 +55,10 @@ export async function makeUser(
   return user;
 }
 
-export async function makeAccount(db: Db, workspaceId: string, overrides: Partial<Account> = {}) {
-  const id = newId();
-  const account: Account = {
+/** An account of `workspaceId`, not stored: what `makeAccount` stores. */
+export function accountOf(workspaceId: string, overrides: Partial<Account> = {}): Account {
+  const id = overrides.id ?? newId();
+  return {
     id,
     workspaceId,
     externalId: `org_${id.slice(0, 8)}`,
@@ -70,8 +72,31 @@ export async function makeAccount(db: Db, workspaceId: string, overrides: Partia
     updatedAt: T0,
     ...overrides,
   };
+}
+
+export async function makeAccount(db: Db, workspaceId: string, overrides: Partial<Account> = {}) {
+  const account = accountOf(workspaceId, overrides);
   await insertAccount(db, account);
   return account;
+}
+
+/** An active enrollment started at T0, not stored. */
+export function enrollmentOf(
+  of: Pick<Enrollment, 'workspaceId' | 'accountId' | 'programVersionId'>,
+  overrides: Partial<Enrollment> = {},
+): Enrollment {
+  return {
+    id: newId(),
+    ...of,
+    startedAt: T0,
+    goLiveDate: null,
+    ownerUserId: null,
+    variant: null,
+    status: 'active',
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
 }
 
 /** kickoff → integration → training, a small program exercising dependencies. */

@@ -1,8 +1,11 @@
+import { emptyMetricState, storedMetricState } from '@waymark/core';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { accountRow } from '../accounts/accounts.repo.js';
 import { newId } from '../db/ids.js';
+import { enrollmentRow } from '../enrollments/enrollments.repo.js';
 import { testEngines } from '../testing/engines.js';
-import { T0 } from '../testing/factories.js';
+import { accountOf, enrollmentOf, T0 } from '../testing/factories.js';
 import { serverWithoutTracking } from '../testing/tracking.js';
 import { REBUILD_REQUESTED } from './tracking.repo.js';
 
@@ -33,37 +36,19 @@ describe.each(testEngines())('the question whether a rebuild waits [%s]', (engin
       await db
         .insertInto('accounts')
         .values(
-          slice.map((id) => ({
-            id,
-            workspace_id: workspaceId,
-            external_id: `rebuilt-${id}`,
-            name: 'Rebuilt',
-            segment: null,
-            owner_user_id: null,
-            time_zone: null,
-            traits: '{}',
-            outcome: null,
-            created_at: T0,
-            updated_at: T0,
-          })),
+          slice.map((id) =>
+            accountRow(accountOf(workspaceId, { id, externalId: `rebuilt-${id}`, segment: null })),
+          ),
         )
         .execute();
       await db
         .insertInto('enrollments')
         .values(
-          slice.map((id) => ({
-            id,
-            workspace_id: workspaceId,
-            account_id: id,
-            program_version_id: version.id,
-            started_at: T0,
-            go_live_date: null,
-            owner_user_id: null,
-            variant: null,
-            status: 'active' as const,
-            created_at: T0,
-            updated_at: T0,
-          })),
+          slice.map((id) =>
+            enrollmentRow(
+              enrollmentOf({ workspaceId, accountId: id, programVersionId: version.id }, { id }),
+            ),
+          ),
         )
         .execute();
       await db
@@ -72,7 +57,7 @@ describe.each(testEngines())('the question whether a rebuild waits [%s]', (engin
           slice.map((id) => ({
             enrollment_id: id,
             workspace_id: workspaceId,
-            state: JSON.stringify({ latest: null, counts: {}, hourly: {}, users: {} }),
+            state: JSON.stringify(storedMetricState(emptyMetricState())),
             rebuild_requested_at: T0,
             updated_at: T0,
           })),
