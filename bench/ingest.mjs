@@ -246,6 +246,9 @@ async function serveChild(kind, options) {
         });
         break;
       }
+      case 'threads':
+        reply({ pid: process.pid, threads: threadCpuMs() });
+        break;
       case 'settle': {
         const start = performance.now();
         await app.tracker?.settled();
@@ -277,22 +280,20 @@ async function seed(db, { accounts, markerAccounts, writeKey }) {
   const { definitionHash } = await dist('index.js');
   const { insertProgram, insertProgramVersion } = await dist('programs/programs.repo.js');
   const { newId } = await dist('db/ids.js');
+  const { insertWorkspace } = await dist('workspaces/workspaces.repo.js');
   const { progressRow } = await dist('enrollments/progress.repo.js');
   const now = new Date().toISOString();
   const startedAt = new Date(Date.now() - 86_400_000).toISOString();
   const workspaceId = newId();
-  await db
-    .insertInto('workspaces')
-    .values({
-      id: workspaceId,
-      slug: `bench-${workspaceId.slice(0, 8)}`,
-      name: 'Bench',
-      time_zone: 'UTC',
-      settings: JSON.stringify({ atRiskAfterDays: 7, holidays: [] }),
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  await insertWorkspace(db, {
+    id: workspaceId,
+    slug: `bench-${workspaceId.slice(0, 8)}`,
+    name: 'Bench',
+    timeZone: 'UTC',
+    settings: { atRiskAfterDays: 7, holidays: [], createAccountsFromGroups: false },
+    createdAt: now,
+    updatedAt: now,
+  });
   // As api-keys.routes makes a write key: only the SHA-256 of the token is stored.
   await db
     .insertInto('api_keys')
@@ -573,7 +574,19 @@ function threadShare(serverBefore, serverAfter, wallMs, events) {
     .filter((tid) => Number(tid) !== pid)
     .sort((a, b) => used(b) - used(a))
     .slice(0, 2);
-  return { main: share(String(pid)), others: others.map(share) };
+  return { main: share(String(pid)), others: others.map(share), busiest: others[0] };
+}
+
+/**
+ * µs of CPU an event in each fifth of the window, of the main thread and of the busiest other
+ * one (on SQLite, the tracking thread): a thread whose cost climbs as the database grows shows
+ * here. `marks` are the thread readings at the window's start, its fifths and its end.
+ */
+function threadCostByFifth(marks, byFifth, busiest) {
+  const { pid } = marks[0];
+  const cost = (tid, i) =>
+    (((marks[i + 1].threads[tid] ?? 0) - (marks[i].threads[tid] ?? 0)) * 1000) / byFifth[i];
+  return byFifth.map((_, i) => ({ main: cost(String(pid), i), busiest: cost(busiest, i) }));
 }
 
 /** CPU milliseconds used so far: by this process, and by the whole machine (busy, all cores). */
@@ -624,6 +637,8 @@ async function drive({
   let measuring = false;
   let cpuBefore = null;
   let serverBefore = null;
+  // The server's thread readings at the end of each of the window's first four fifths.
+  const fifthMarks = [];
 
   const post = (body) =>
     new Promise((resolve, reject) => {
@@ -668,6 +683,13 @@ async function drive({
         measuring = true;
         serverBefore = await ask({ type: 'mark', profile: 'start' });
         cpuBefore = cpuSnapshot();
+        for (let i = 1; i < 5; i++) {
+          fifthMarks.push(
+            sleep(measureFrom + (i * (stopAt - measureFrom)) / 5 - performance.now()).then(() =>
+              ask({ type: 'threads' }),
+            ),
+          );
+        }
         await onMeasureStart?.(serverBefore);
       }
       const counted = measuring && now < stopAt;
@@ -693,11 +715,18 @@ async function drive({
   await onMeasureEnd?.();
   const serverAfter = await ask({ type: 'mark', profile: 'stop' });
   agent.destroy();
+  const threads = threadShare(serverBefore, serverAfter, cpuAfter.at - cpuBefore.at, counts.events);
   return {
     ...counts,
+    measureFrom,
     eventsPerSecond: counts.events / seconds,
     cpu: cpuShare(cpuBefore, cpuAfter, serverBefore, serverAfter),
-    threads: threadShare(serverBefore, serverAfter, cpuAfter.at - cpuBefore.at, counts.events),
+    threads,
+    threadsByFifth: threadCostByFifth(
+      [serverBefore, ...(await Promise.all(fifthMarks)), serverAfter],
+      counts.byFifth,
+      threads.busiest,
+    ),
     start: serverBefore,
     end: serverAfter,
   };
@@ -746,6 +775,7 @@ async function completionWatcher(engine, where) {
   let query;
   let close;
   let readCursor;
+  let writtenAt;
   if (engine === 'sqlite') {
     const { sqliteDriver } = await dist('db/sqlite.js');
     const file = new (sqliteDriver().Database)(where, { readonly: true, fileMustExist: true });
@@ -760,6 +790,8 @@ async function completionWatcher(engine, where) {
       }
       return statement.all(ids).map((row) => row.enrollment_id);
     };
+    const writtenStatement = file.prepare(WRITTEN_AT);
+    writtenAt = async (id) => writtenStatement.get(id)?.updated_at;
     const cursorStatement = file.prepare(CURSOR_AND_STORED);
     readCursor = async () => cursorStatement.get();
     close = async () => file.close();
@@ -775,11 +807,15 @@ async function completionWatcher(engine, where) {
         )
       ).rows.map((row) => row.enrollment_id);
     readCursor = async () => (await client.query(CURSOR_AND_STORED)).rows[0];
+    writtenAt = async (id) =>
+      (await client.query(WRITTEN_AT.replace('?', '$1'), [id])).rows[0]?.updated_at;
     close = () => client.end();
   }
 
   const pending = new Map(); // enrollment id → { ackAt, fifth }
   const latencies = [];
+  /** Markers seen completed more than a second after their 2xx: what the p99 target allows. */
+  const slow = [];
   const latenciesByFifth = [[], [], [], [], []];
   let acked = 0;
   let stopped = false;
@@ -798,6 +834,7 @@ async function completionWatcher(engine, where) {
             latencies.push(seenAt - ackAt);
             latenciesByFifth[fifth].push(seenAt - ackAt);
           }
+          if (seenAt - ackAt > 1000) slow.push({ id, ackAt, ms: seenAt - ackAt });
         }
       }
     }
@@ -823,6 +860,15 @@ async function completionWatcher(engine, where) {
       while (pending.size > 0 && performance.now() < until) await sleep(POLL_MS);
       stopped = true;
       await loop;
+      // When the tracking wrote each slow marker's completion, from its 2xx: late there, or
+      // late to be seen here.
+      for (const marker of slow) {
+        const written = await writtenAt(marker.id);
+        marker.writtenAfterMs =
+          written === undefined
+            ? Number.NaN
+            : new Date(written).getTime() - (performance.timeOrigin + marker.ackAt);
+      }
       await close();
       const quantiles = (values) => {
         const sorted = values.sort((a, b) => a - b);
@@ -840,6 +886,7 @@ async function completionWatcher(engine, where) {
         ...quantiles(latencies),
         // A latency that climbs over a long run shows here first.
         byFifth: latenciesByFifth.map(quantiles),
+        slow: slow.sort((a, b) => b.ms - a.ms),
       };
     },
   };
@@ -893,6 +940,10 @@ const CURSOR_AND_STORED = `select
       + case when c.seq = 0 then 0 else c.seq % 65536 + 1 end as cursor,
     (select coalesce(sum(size), 0) from event_batches) as stored
   from tracking_cursor as c where c.name = 'events'`;
+
+/** When the tracking wrote a marker's `setup` milestone (the server's time). */
+const WRITTEN_AT = `select updated_at from milestone_progress
+  where enrollment_id = ? and milestone_key = 'setup'`;
 
 async function countStored(engine, where) {
   if (engine === 'sqlite') {
@@ -1138,6 +1189,9 @@ async function main() {
     console.log(
       `  server threads, cores (CPU an event): main ${thread(main)}; busiest others ${others.map(thread).join(', ')}`,
     );
+    console.log(
+      `  CPU an event in each fifth of the window, main · busiest other thread: ${r.result.threadsByFifth.map((f) => `${f.main.toFixed(1)} · ${f.busiest.toFixed(1)} µs`).join(', ')}`,
+    );
     const memory = (m) =>
       `rss ${mb(m.rss)}, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, tracking thread's ${mb(m.trackingHeapUsed)} of ${mb(m.trackingHeapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`;
     console.log(`  server memory after GC, start: ${memory(r.memory.start)}`);
@@ -1151,6 +1205,17 @@ async function main() {
     console.log(
       `  p50 / p99 to completion in each fifth of the window: ${r.latency.byFifth.map((f) => `${f.p50.toFixed(0)} / ${f.p99.toFixed(0)} ms`).join(', ')}`,
     );
+    if (r.latency.slow.length > 0) {
+      console.log(
+        `  markers seen completed over 1 s after their 2xx: ${r.latency.slow.length}; the slowest: ${r.latency.slow
+          .slice(0, 5)
+          .map(
+            (m) =>
+              `${ms(m.ms)} (2xx at ${((m.ackAt - r.result.measureFrom) / 1000).toFixed(1)} s, completion written ${ms(m.writtenAfterMs)} after it)`,
+          )
+          .join(', ')}`,
+      );
+    }
     const loop = (l) =>
       `p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms`;
     console.log(

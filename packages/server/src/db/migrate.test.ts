@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase, testEngines } from '../testing/engines.js';
+import { makeWorkspace, makeWorkspaceBeforeRefs } from '../testing/factories.js';
+import { newEvent } from '../testing/stored-events.js';
+import { insertEvents } from '../tracking/events-insert.repo.js';
 import { migrateToLatest, migrationStatus } from './migrate.js';
 import { migrations } from './migrations/index.js';
 
@@ -57,6 +60,59 @@ describe.each(engines)('migrations [%s]', (engine) => {
     } = await sql<{ options: string[] | null }>`select reloptions as options from pg_class
       where oid = 'enrollment_metrics'::regclass`.execute(db);
     expect(table?.options).toEqual(['fillfactor=50']);
+  });
+
+  it('numbers the workspaces in creation order and keeps their message ids by number', async () => {
+    const database = await emptyDatabase(engine);
+    const { db, dialect } = database;
+    const names = Object.keys(migrations);
+    const before = names.indexOf('0012-workspace-refs');
+    await migrateToLatest(
+      database,
+      Object.fromEntries(Object.entries(migrations).slice(0, before)),
+    );
+    // Created in the order b, a: refs follow the creation time, not the id.
+    for (const [id, createdAt] of [
+      ['ws_b', '2026-01-01T00:00:00.000Z'],
+      ['ws_a', '2026-02-01T00:00:00.000Z'],
+    ] as const) {
+      await makeWorkspaceBeforeRefs(db, { id, createdAt });
+      await sql`insert into event_ids (workspace_id, message_id)
+        values (${id}, 'm1'), (${id}, ${`only-${id}`})`.execute(db);
+    }
+    expect(await migrateToLatest(database)).toEqual(names.slice(before));
+
+    const refs = await db.selectFrom('workspaces').select(['id', 'ref']).orderBy('ref').execute();
+    expect(refs.map((row) => [row.id, Number(row.ref)])).toEqual([
+      ['ws_b', 1],
+      ['ws_a', 2],
+    ]);
+    const ids = await db
+      .selectFrom('event_ids')
+      .select(['workspace_ref', 'message_id'])
+      .orderBy('workspace_ref')
+      .orderBy('message_id')
+      .execute();
+    expect(ids.map((row) => [Number(row.workspace_ref), row.message_id])).toEqual([
+      [1, 'm1'],
+      [1, 'only-ws_b'],
+      [2, 'm1'],
+      [2, 'only-ws_a'],
+    ]);
+    // A message id kept before is still known; one another workspace had is new here.
+    const { seqs } = await insertEvents(db, dialect, [
+      newEvent('ws_a', 'm1'),
+      newEvent('ws_a', 'only-ws_b'),
+    ]);
+    expect(seqs.map((seq) => seq !== null)).toEqual([false, true]);
+    // A workspace created now takes the next number.
+    const created = await makeWorkspace(db);
+    const row = await db
+      .selectFrom('workspaces')
+      .select('ref')
+      .where('id', '=', created.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(row.ref)).toBe(3);
   });
 
   it('rolls a failing batch back whole, leaving no trace of its earlier steps', async () => {

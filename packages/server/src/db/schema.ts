@@ -12,6 +12,11 @@ type Flag = ColumnType<number | boolean, 0 | 1, 0 | 1>;
 
 export interface WorkspacesTable {
   id: string;
+  /**
+   * The workspace's number, 1, 2, 3… in the order they were created: what keys it in the tables
+   * that hold an entry for every event (`event_ids`), where an integer costs far less than `id`.
+   */
+  ref: number;
   slug: string;
   name: string;
   time_zone: string;
@@ -202,7 +207,8 @@ export interface EventBatchesTable {
 
 /** The message ids each workspace has stored: a retried call is known by its id. */
 export interface EventIdsTable {
-  workspace_id: string;
+  /** The workspace's `ref`. */
+  workspace_ref: number;
   message_id: string;
 }
 

@@ -1,4 +1,5 @@
 import type { ProgramDefinition, Role } from '@waymark/core';
+import { sql } from 'kysely';
 import { type Account, insertAccount } from '../accounts/accounts.repo.js';
 import type { Db } from '../db/database.js';
 import { newId } from '../db/ids.js';
@@ -30,6 +31,21 @@ export async function makeWorkspace(
   };
   await insertWorkspace(db, workspace);
   return workspace;
+}
+
+/**
+ * A workspace as stored before migration 0012 numbered them (no `ref`), for tests of the
+ * migrations up to it.
+ */
+export async function makeWorkspaceBeforeRefs(
+  db: Db,
+  { id = newId(), createdAt = T0 }: { id?: string; createdAt?: string } = {},
+): Promise<string> {
+  await sql`insert into workspaces (id, slug, name, time_zone, settings, created_at, updated_at)
+    values (${id}, ${`ws-${id}`}, 'Acme Onboarding', 'UTC', '{}', ${createdAt}, ${createdAt})`.execute(
+    db,
+  );
+  return id;
 }
 
 export async function makeUser(

@@ -5,7 +5,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { migrations } from '../db/migrations/index.js';
 import { describeEngines } from '../testing/describe-engines.js';
 import { createTestDatabase } from '../testing/engines.js';
-import { makeWorkspace, T0 } from '../testing/factories.js';
+import { makeWorkspace, makeWorkspaceBeforeRefs, T0 } from '../testing/factories.js';
 import { storedEvents } from '../testing/stored-events.js';
 import { call, startTestServer } from '../testing/test-server.js';
 import { basicAuth, trackingWorkspace } from '../testing/tracking.js';
@@ -226,8 +226,8 @@ describeEngines('the account index, written in bulk', (use, engine) => {
         Object.entries(migrations).filter(([name]) => name < '0008'),
       );
       await migrateToLatest(fresh, before);
-      const workspaceId = (await makeWorkspace(db)).id;
-      const otherWorkspaceId = (await makeWorkspace(db)).id;
+      const workspaceId = await makeWorkspaceBeforeRefs(db);
+      const otherWorkspaceId = await makeWorkspaceBeforeRefs(db);
       // As the ingestion stored them then, a row an event: more than one page of the
       // migrations, received at a few instants (each run of them a batch).
       const busy = Array.from({ length: 5_400 }, (_, i) => ({

@@ -145,8 +145,11 @@ export async function insertBatches(
   return { stored, txid };
 }
 
-const INSERT_MESSAGE = `insert into event_ids (workspace_id, message_id) values (?, ?)
-  on conflict (workspace_id, message_id) do nothing`;
+/** A workspace's `ref`, which keys its de-duplication entries (migration 0012), by its id. */
+const WORKSPACE_REF = '(select ref from workspaces where id = ?)';
+
+const INSERT_MESSAGE = `insert into event_ids (workspace_ref, message_id) values (${WORKSPACE_REF}, ?)
+  on conflict (workspace_ref, message_id) do nothing`;
 
 /** SQLite: 1 for each message id that was new, in order; each id goes in alone, to tell. */
 async function newMessagesOneByOne(db: Db, batches: readonly BatchToWrite[]): Promise<Uint8Array> {
@@ -164,8 +167,8 @@ async function newMessagesOneByOne(db: Db, batches: readonly BatchToWrite[]): Pr
  * SQLite: a batch's message ids in one statement, which a known id fails: half the cost of a
  * statement an id (0.6–0.9 against 1.3–1.9 µs an id, measured).
  */
-const INSERT_NEW_MESSAGES = `insert into event_ids (workspace_id, message_id)
-  select ?, value from json_each(?)`;
+const INSERT_NEW_MESSAGES = `insert into event_ids (workspace_ref, message_id)
+  select ${WORKSPACE_REF}, value from json_each(?)`;
 
 /** SQLite, taking every call as new (see `inEventsTransaction`). */
 async function insertAllAsNewEach(
@@ -190,12 +193,13 @@ const messageKey = (workspaceId: string, messageId: string) => `${workspaceId}\u
  * PostgreSQL: every batch's message ids in one statement, each batch as its workspace and its ids'
  * JSON text (sent as one text, as `insertBatchesByArrays` sends its texts).
  */
-const BATCHES_MESSAGE_IDS = `select batch.workspace_id, id.value as message_id
+const BATCHES_MESSAGE_IDS = `select workspaces.ref, id.value as message_id
   from unnest(string_to_array($1::text, E'\\x1d'), string_to_array($2::text, E'\\x1d'))
-    as batch(workspace_id, ids),
-  json_array_elements_text(batch.ids::json) as id(value)`;
+    as batch(workspace_id, ids)
+  join workspaces on workspaces.id = batch.workspace_id
+  cross join lateral json_array_elements_text(batch.ids::json) as id(value)`;
 
-const INSERT_MESSAGES_BY_BATCH = `insert into event_ids (workspace_id, message_id)
+const INSERT_MESSAGES_BY_BATCH = `insert into event_ids (workspace_ref, message_id)
   ${BATCHES_MESSAGE_IDS}`;
 
 /** The batches' workspaces and message ids, as `BATCHES_MESSAGE_IDS` takes them. */
@@ -212,8 +216,10 @@ const messageIdParameters = (batches: readonly BatchToWrite[]) => [
 async function newMessagesByArrays(db: Db, batches: readonly BatchToWrite[]): Promise<Uint8Array> {
   const { rows } = await db.executeQuery<{ workspace_id: string; message_id: string }>(
     CompiledQuery.raw(
-      `${INSERT_MESSAGES_BY_BATCH}
-        on conflict (workspace_id, message_id) do nothing returning workspace_id, message_id`,
+      `with stored as (${INSERT_MESSAGES_BY_BATCH}
+          on conflict (workspace_ref, message_id) do nothing returning workspace_ref, message_id)
+        select workspaces.id as workspace_id, stored.message_id
+        from stored join workspaces on workspaces.ref = stored.workspace_ref`,
       messageIdParameters(batches),
     ),
   );

@@ -260,16 +260,31 @@ export async function deleteEventsReceivedBefore(
       (row) =>
         Number(row.id) !== batchOf(cursor.seq) || Number(row.size) - 1 <= positionOf(cursor.seq),
     );
+    const workspaceIds = [...new Set(expired.map((row) => row.workspace_id))];
+    const refs = new Map(
+      workspaceIds.length === 0
+        ? []
+        : (
+            await trx
+              .selectFrom('workspaces')
+              .select(['id', 'ref'])
+              .where('id', 'in', workspaceIds)
+              .execute()
+          ).map((row) => [row.id, Number(row.ref)]),
+    );
     const messages = expired.flatMap((row) =>
-      messageIdsOf(row.calls).map((id) => [row.workspace_id, id] as const),
+      messageIdsOf(row.calls).map((id) => [refs.get(row.workspace_id), id] as const),
     );
     await inParts(messages, (part) =>
       trx
         .deleteFrom('event_ids')
         .where((eb) =>
           eb.or(
-            part.map(([workspaceId, messageId]) =>
-              eb.and([eb('workspace_id', '=', workspaceId), eb('message_id', '=', messageId)]),
+            part.map(([workspaceRef, messageId]) =>
+              eb.and([
+                eb('workspace_ref', '=', workspaceRef ?? -1),
+                eb('message_id', '=', messageId),
+              ]),
             ),
           ),
         )

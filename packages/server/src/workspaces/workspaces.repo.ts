@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { fromDbJson, toCount, toDbJson } from '../db/codec.js';
 import type { Db } from '../db/database.js';
@@ -36,18 +36,23 @@ function toWorkspace(row: Selectable<WorkspacesTable>): Workspace {
   };
 }
 
+/**
+ * Stores a new workspace, numbered after the last one (its `ref`). Two created at the same
+ * instant on PostgreSQL may take the same number: the unique index refuses the second.
+ */
 export async function insertWorkspace(db: Db, workspace: Workspace): Promise<void> {
   await db
     .insertInto('workspaces')
-    .values({
+    .values((eb) => ({
       id: workspace.id,
+      ref: eb.selectFrom('workspaces').select(sql<number>`coalesce(max(ref), 0) + 1`.as('next')),
       slug: workspace.slug,
       name: workspace.name,
       time_zone: workspace.timeZone,
       settings: toDbJson(workspace.settings),
       created_at: workspace.createdAt,
       updated_at: workspace.updatedAt,
-    })
+    }))
     .execute();
 }
 

@@ -11,6 +11,7 @@ import * as accountRefs from './0008-account-refs.js';
 import * as eventBatches from './0009-event-batches.js';
 import * as eventTextsLz4 from './0010-event-texts-lz4.js';
 import * as metricsRoomToUpdate from './0011-metrics-room-to-update.js';
+import * as workspaceRefs from './0012-workspace-refs.js';
 
 /** A migration receives the dialect seam, so one file serves both engines. */
 export interface WaymarkMigration {
@@ -30,4 +31,5 @@ export const migrations: Record<string, WaymarkMigration> = {
   '0009-event-batches': eventBatches,
   '0010-event-texts-lz4': eventTextsLz4,
   '0011-metrics-room-to-update': metricsRoomToUpdate,
+  '0012-workspace-refs': workspaceRefs,
 };
